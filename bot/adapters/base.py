@@ -1,0 +1,27 @@
+"""The one small interface every platform adapter implements."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from commands.types import Reply
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """A platform connection: receive until closed, send replies, close.
+
+    Adapters translate platform objects into commands.types at the edge and
+    hand them to the app; nothing platform-specific crosses that line.
+    """
+
+    name: str
+
+    async def run(self) -> None:
+        """Receive and handle events until the platform closes or `close` is called."""
+
+    async def send(self, destination: str, reply: Reply) -> str | None:
+        """Post `reply` to a channel (or timeline); returns the platform's message id."""
+
+    async def close(self) -> None:
+        """Stop receiving and release connections. Safe to call twice."""

@@ -1,0 +1,197 @@
+"""The console adapter: the whole bot in a terminal, and the test harness.
+
+Lines are read from a stream (a TTY or a pipe). You act as one user at a time
+(`/as NAME` switches), post and react like on a chat platform, and ask the bot
+the same commands Discord and X users send. Like errbot's text backend, tests
+drive it with `exec_line` and read the reply text back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sys
+from typing import TextIO
+
+from bot.app import KloutApp
+from bot.ingest import Activity
+from bot.render import Rendered
+from commands.errors import UserError
+from commands.parse import clean, parse
+from commands.types import Person, Reply, Request
+from scoring.kinds import Kind
+
+log = logging.getLogger(__name__)
+PLATFORM = "console"
+_NAME = re.compile(r"^[\w.\-]{1,32}$", re.UNICODE)
+_REF = re.compile(r"^#?(\d{1,18})$")
+
+
+class ConsoleAdapter:
+    name = "console"
+
+    def __init__(self, app: KloutApp, *, user: str, community: str,
+                 stdin: TextIO | None = None, stdout: TextIO | None = None,
+                 prompt: bool | None = None) -> None:
+        self.app = app
+        self.community = community
+        self.user = _valid_name(user)
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.prompt = self.stdin.isatty() if prompt is None else prompt
+        self._closed = False
+
+    # -- Adapter protocol -------------------------------------------------
+    async def run(self) -> None:
+        self._write(f"klout-bot console · community '{self.community}' · you are "
+                    f"{self.user}. Type /help, /quit to leave.")
+        while not self._closed:
+            if self.prompt:
+                self.stdout.write(f"{self.user}> ")
+                self.stdout.flush()
+            line = await asyncio.to_thread(self.stdin.readline)
+            if not line:  # EOF: the pipe is done
+                break
+            out = await self.exec_line(line.rstrip("\n"))
+            if out:
+                self._write(out)
+        await self.app.writer.flush()
+
+    async def send(self, destination: str, reply: Reply) -> str | None:
+        rendered = self.app.renderer.render(reply, PLATFORM)
+        self._write(f"[{destination}] {_plain(rendered)}")
+        return None
+
+    async def close(self) -> None:
+        self._closed = True
+
+    # -- the harness -------------------------------------------------------
+    async def exec_line(self, line: str) -> str:
+        """Handle one input line; returns what the console prints (may be empty)."""
+        try:
+            return await self._exec(line)
+        except UserError as exc:
+            rendered = self.app.renderer.render(Reply(exc.template, exc.context), PLATFORM)
+            return rendered.text
+        except Exception as exc:  # the console never dies on one bad line
+            template = getattr(exc, "reply_template", "errors/internal")
+            if template == "errors/internal":
+                log.exception("console line failed")
+            else:
+                log.error("console line failed: %s", exc)
+            return self.app.renderer.render(Reply(template), PLATFORM).text
+
+    async def _exec(self, line: str) -> str:
+        if len(line) > 2_000:
+            raise UserError("too_long", limit=2_000)
+        text = clean(line).strip()
+        if not text:
+            return ""
+        word, _, rest = text.partition(" ")
+        low = word.lower()
+        if low in ("/quit", "/exit"):
+            await self.close()
+            return "bye"
+        if low == "/as":
+            self.user = _valid_name(rest.strip().lstrip("@"))
+            return f"you are now {self.user}"
+        if low == "/rescore":
+            await self.app.rescore_community(PLATFORM, self.community)
+            return "scores recomputed"
+        if low in ("post", "say"):
+            return await self._post(rest)
+        if low == "reply":
+            return await self._act(rest, Kind.REPLY, "replied to")
+        if low == "react":
+            return await self._act(rest, Kind.REACTION, "reacted to")
+        if low == "mention":
+            return await self._post(rest)
+        command = parse(text, self.app.config.bot.name)
+        if command is None:
+            return await self._post(text)
+        await self.app.rescore_community(PLATFORM, self.community, only_if_stale=True)
+        targets, unresolved = await self._resolve(command.mentions)
+        request = Request(
+            platform=PLATFORM, community=self.community, author=self._person(self.user),
+            command=command.name, args=command.args, targets=targets,
+            unresolved=unresolved, now=self.app.clock.now(), channel="console",
+            community_name=self.community, is_admin=True,
+        )
+        _, rendered = await self.app.handle(request)
+        return _plain(rendered)
+
+    async def _post(self, text: str) -> str:
+        """A message, plus one mention event per @name in it. The text is not stored."""
+        names = [m.lstrip("@") for m in re.findall(r"@[\w.\-]{1,32}", text)]
+        source = await self._next_source()
+        me = self._person(self.user)
+        now = self.app.clock.now()
+        acts = [Activity(PLATFORM, self.community, me, Kind.MESSAGE, now, None,
+                         "console", source)]
+        acts += [Activity(PLATFORM, self.community, me, Kind.MENTION, now,
+                          self._person(_valid_name(n)), "console", source)
+                 for n in dict.fromkeys(names) if n.lower() != self.app.config.bot.name.lower()]
+        await self.app.ingestor.record(acts)
+        await self.app.writer.flush()
+        return f"posted #{source}" + (f" mentioning {', '.join(names)}" if names else "")
+
+    async def _act(self, rest: str, kind: Kind, verb: str) -> str:
+        ref = rest.strip().partition(" ")[0]
+        match = _REF.match(ref)
+        if not match:
+            raise UserError("console_bad_ref", verb=verb.split()[0])
+        comm = await self.app.store.communities.ensure(PLATFORM, self.community)
+        author_id = await self.app.store.events.author_of(comm.id, match.group(1))
+        if author_id is None:
+            raise UserError("console_no_post", ref=match.group(1))
+        author = await self.app.store.accounts.get(author_id)
+        if author is None:  # pragma: no cover - events never outlive their accounts
+            raise UserError("console_no_post", ref=match.group(1))
+        me = self._person(self.user)
+        now = self.app.clock.now()
+        acts = [Activity(PLATFORM, self.community, me, kind, now,
+                         self._person(author.external_id), "console", match.group(1))]
+        reply_note = ""
+        if kind is Kind.REPLY:
+            source = await self._next_source()
+            acts.append(Activity(PLATFORM, self.community, me, Kind.MESSAGE, now, None,
+                                 "console", source))
+            reply_note = f" (your reply is #{source})"
+        await self.app.ingestor.record(acts)
+        await self.app.writer.flush()
+        return f"{verb} {author.external_id}'s #{match.group(1)}{reply_note}"
+
+    async def _resolve(self, names: tuple[str, ...]
+                       ) -> tuple[tuple[Person, ...], tuple[str, ...]]:
+        found, missing = [], []
+        for name in names:
+            account = await self.app.store.accounts.find_by_name(PLATFORM, name)
+            if account is None:
+                missing.append(name)
+            else:
+                found.append(Person(PLATFORM, account.external_id, account.label))
+        return tuple(found), tuple(missing)
+
+    async def _next_source(self) -> str:
+        comm = await self.app.store.communities.ensure(PLATFORM, self.community)
+        await self.app.writer.flush()
+        return str(await self.app.store.events.max_id(comm.id) + 1)
+
+    def _person(self, name: str) -> Person:
+        return Person(PLATFORM, name.lower(), name, handle=name.lower())
+
+    def _write(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+
+def _valid_name(name: str) -> str:
+    name = clean(name).strip()
+    if not _NAME.match(name):
+        raise UserError("console_bad_name", name=name[:40])
+    return name
+
+
+def _plain(rendered: Rendered) -> str:
+    return rendered.text

@@ -1,0 +1,140 @@
+"""`klout-bot score EVENTS.jsonl`: score a JSONL file of events, print JSONL scores.
+
+The I/O half of scoring.jsonl.run_score_cli: reading the file, the clock and the
+config file happen here so the scoring package stays pure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from scoring.config import ScoringConfig, ScoringConfigError, config_from_table
+from scoring.jsonl import run_score_cli
+
+NAME = "score"
+EXIT_USAGE = 2
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        NAME,
+        help="score a JSONL file of events and print one JSON score per user",
+        description="Score EVENTS.jsonl (one event or profile per line; '-' reads stdin) "
+        "and print one JSON object per user, highest score first.",
+    )
+    parser.add_argument("events", help="JSONL file of events, or '-' for standard input")
+    parser.add_argument(
+        "--now",
+        help="score as of this ISO 8601 time with offset, e.g. 2026-11-01T00:00:00Z "
+        "(default: the current UTC time)",
+    )
+    # dest differs from the top-level --config so neither overwrites the other.
+    parser.add_argument(
+        "--config",
+        dest="score_config",
+        metavar="FILE",
+        help="TOML file whose [scoring] table sets the model (default: the global "
+        "--config's, else built-in defaults)",
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="fail (exit 1) on any malformed line"
+    )
+    parser.add_argument("--community", help="only score events of this community id")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def run(args: argparse.Namespace, app_config: Any = None) -> int:
+    """`app_config` is the bot's already-loaded Config (bot/cli.py passes it)."""
+    try:
+        now = parse_now(args.now)
+        config = _model_from(app_config)
+        if args.score_config is not None:
+            config = load_scoring_config(args.score_config)
+    except ValueError as exc:
+        for line in str(exc).splitlines():
+            _err(f"klout-bot score: {line}")
+        return EXIT_USAGE
+    try:
+        if args.events == "-":
+            outcome = run_score_cli(
+                _lines(sys.stdin.buffer), now, config, args.strict, args.community
+            )
+        else:
+            with Path(args.events).open("rb") as handle:
+                outcome = run_score_cli(_lines(handle), now, config, args.strict, args.community)
+    except OSError as exc:
+        _err(f"klout-bot score: cannot read {args.events}: {exc.strerror}")
+        return EXIT_USAGE
+    for problem in outcome.problems:
+        _err(f"{args.events}: {problem}")
+    out = sys.stdout
+    for line in outcome.output:
+        out.write(line + "\n")
+    out.flush()
+    return outcome.exit_code
+
+
+def parse_now(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"--now {text!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"--now {text!r} needs a UTC offset, e.g. {text}Z")
+    return moment
+
+
+def load_scoring_config(path: str | None) -> ScoringConfig:
+    """The [scoring] table of a TOML file (absent table = defaults). Unknown keys fail."""
+    if path is None:
+        return ScoringConfig()
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: invalid TOML: {exc}") from None
+    table = data.get("scoring", {})
+    if not isinstance(table, dict):
+        raise ValueError(f"{path}: scoring: expected a table")
+    try:
+        return config_from_table(table, source=path)
+    except ScoringConfigError as exc:
+        raise ValueError("\n".join(exc.problems)) from None
+
+
+def _model_from(app_config: Any) -> ScoringConfig:
+    model = getattr(getattr(app_config, "scoring", None), "model", None)
+    return model if isinstance(model, ScoringConfig) else ScoringConfig()
+
+
+def _lines(handle: BinaryIO) -> Iterator[bytes]:
+    # Bytes, so a line of invalid UTF-8 is reported with its number instead of aborting.
+    yield from handle
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(message + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry for `python -m bot.cli_score` until bot/cli.py wires it in."""
+    parser = argparse.ArgumentParser(prog="klout-bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_parser(sub)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

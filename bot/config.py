@@ -1,0 +1,253 @@
+"""Configuration: a TOML file validated against typed sections at load time.
+
+Every problem names the file, the dotted key and what is wrong, so a typo fails
+at startup instead of surfacing as odd behaviour later. Only the sections of the
+adapters that are enabled must be usable; the others may be absent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from scoring.config import BOT_ONLY_KEYS, ScoringConfig, ScoringConfigError, config_from_table
+
+ADAPTERS = ("console", "discord", "twitter")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+class ConfigError(Exception):
+    """A configuration problem, phrased for the operator."""
+
+    def __init__(self, file: str, key: str, problem: str) -> None:
+        self.file, self.key, self.problem = file, key, problem
+        super().__init__(f"{file}: {key}: {problem}" if key else f"{file}: {problem}")
+
+
+def _range(lo: float | None = None, hi: float | None = None) -> dict[str, Any]:
+    return {"min": lo, "max": hi}
+
+
+@dataclass(frozen=True)
+class BotSection:
+    adapters: list[str] = field(default_factory=lambda: ["console"])
+    name: str = "KloutBot"
+    log_level: str = "INFO"
+    leaderboard_page_size: int = field(default=10, metadata=_range(1, 25))
+
+
+@dataclass(frozen=True)
+class StorageSection:
+    path: str = "klout.db"
+    batch_size: int = field(default=500, metadata=_range(1, 100_000))
+    flush_interval_ms: int = field(default=200, metadata=_range(1, 60_000))
+    busy_timeout_s: float = field(default=5.0, metadata=_range(0.0, 600.0))
+
+
+@dataclass(frozen=True)
+class ScoringSection:
+    """Bot-side scoring keys; the model's own keys are validated by scoring.config."""
+
+    rescore_interval_minutes: int = field(default=60, metadata=_range(1, 10_080))
+    history_retention_days: int = field(default=400, metadata=_range(8, 10_000))
+    model: ScoringConfig = field(default_factory=ScoringConfig, metadata={"internal": True})
+
+
+@dataclass(frozen=True)
+class ConsoleSection:
+    community: str = "local"
+    user: str = "you"
+
+
+@dataclass(frozen=True)
+class DiscordSection:
+    api_base: str = "https://discord.com/api/v10"
+    gateway_url: str = "wss://gateway.discord.gg/"
+
+
+@dataclass(frozen=True)
+class TwitterSection:
+    api_base: str = "https://api.twitter.com"
+    poll_interval_s: float = field(default=60.0, metadata=_range(5.0, 86_400.0))
+
+
+@dataclass(frozen=True)
+class LeaderboardEntry:
+    platform: Literal["discord", "twitter", "console"] = "discord"
+    channel: str = ""
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    time: str = "09:00"
+    timezone: str = "UTC"
+    top: int = field(default=10, metadata=_range(1, 50))
+
+
+@dataclass(frozen=True)
+class Config:
+    bot: BotSection = field(default_factory=BotSection)
+    storage: StorageSection = field(default_factory=StorageSection)
+    scoring: ScoringSection = field(default_factory=ScoringSection)
+    console: ConsoleSection = field(default_factory=ConsoleSection)
+    discord: DiscordSection = field(default_factory=DiscordSection)
+    twitter: TwitterSection = field(default_factory=TwitterSection)
+    leaderboard: list[LeaderboardEntry] = field(default_factory=list)
+    source: str = field(default="<defaults>", metadata={"internal": True})
+
+    def with_overrides(self, **sections: Any) -> Config:
+        return dataclasses.replace(self, **sections)
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Load and validate `path`; None means built-in defaults (the console bot)."""
+    if path is None:
+        return Config()
+    file = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(file, "", "file not found (copy config.example.toml to start)") from None
+    except OSError as exc:
+        raise ConfigError(file, "", f"cannot read file: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(file, "", "file is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(file, "", f"invalid TOML: {exc}") from None
+    return parse_config(data, file)
+
+
+def parse_config(data: dict[str, Any], file: str = "<config>") -> Config:
+    scoring_table = data.get("scoring", {})
+    if not isinstance(scoring_table, dict):
+        raise ConfigError(file, "scoring", f"expected a table, got {_type_name(scoring_table)}")
+    bot_side = {k: v for k, v in scoring_table.items() if k in BOT_ONLY_KEYS}
+    config = typing.cast(Config, _build(Config, {**data, "scoring": bot_side}, file, ""))
+    try:
+        model = config_from_table(scoring_table, file)
+    except ScoringConfigError as exc:
+        # Problems read "<file>: scoring.<key>: what"; keep the first, it names the key.
+        first = exc.problems[0]
+        _, _, rest = first.partition(": ")
+        key, _, problem = rest.partition(": ")
+        if problem.startswith("unknown key"):
+            valid = [f.name for f in dataclasses.fields(ScoringConfig)] + sorted(BOT_ONLY_KEYS)
+            hint = difflib.get_close_matches(key.rpartition(".")[2], valid, n=1)
+            if hint:
+                problem = f"unknown key; did you mean 'scoring.{hint[0]}'?" + problem[11:]
+        raise ConfigError(file, key, problem or rest) from None
+    scoring = dataclasses.replace(config.scoring, model=model)
+    config = dataclasses.replace(config, scoring=scoring, source=file)
+    _check_semantics(config, file)
+    return config
+
+
+def _public_fields(cls: type) -> list[dataclasses.Field[Any]]:
+    return [f for f in dataclasses.fields(cls) if not f.metadata.get("internal")]
+
+
+def _build(cls: type, data: Any, file: str, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(file, prefix or "<root>", f"expected a table, got {_type_name(data)}")
+    known = {f.name: f for f in _public_fields(cls)}
+    for key in data:
+        if key not in known:
+            hint = difflib.get_close_matches(key, list(known), n=1)
+            suggestion = f"; did you mean '{_join(prefix, hint[0])}'?" if hint else ""
+            valid = ", ".join(sorted(known))
+            raise ConfigError(
+                file, _join(prefix, key), f"unknown key{suggestion} (valid keys: {valid})"
+            )
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for name, fld in known.items():
+        if name in data:
+            key = _join(prefix, name)
+            values[name] = _coerce(hints[name], data[name], file, key, fld.metadata)
+    return cls(**values)
+
+
+def _coerce(tp: Any, value: Any, file: str, key: str, meta: Any) -> Any:
+    origin = get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return _build(typing.cast(type, tp), value, file, key)
+    if origin is Literal:
+        choices = get_args(tp)
+        if value not in choices:
+            raise ConfigError(file, key, f"must be one of {', '.join(map(repr, choices))}")
+        return value
+    if origin is list:
+        (item_tp,) = get_args(tp)
+        if not isinstance(value, list):
+            raise ConfigError(file, key, f"expected a list, got {_type_name(value)}")
+        return [_coerce(item_tp, v, file, f"{key}[{i}]", {}) for i, v in enumerate(value)]
+    if origin is dict:
+        _, val_tp = get_args(tp)
+        if not isinstance(value, dict):
+            raise ConfigError(file, key, f"expected a table, got {_type_name(value)}")
+        return {k: _coerce(val_tp, v, file, f"{key}.{k}", {}) for k, v in value.items()}
+    if origin in (typing.Union, types.UnionType):
+        raise TypeError(f"unsupported config type {tp}")  # pragma: no cover - schema bug
+    return _scalar(tp, value, file, key, meta)
+
+
+def _scalar(tp: type, value: Any, file: str, key: str, meta: Any) -> Any:
+    # bool is an int subclass in Python; TOML keeps them apart and so do we.
+    if tp is bool:
+        ok = isinstance(value, bool)
+    elif tp is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif tp is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    else:
+        ok = isinstance(value, tp)
+    if not ok:
+        raise ConfigError(file, key, f"expected {tp.__name__}, got {_type_name(value)}")
+    lo, hi = meta.get("min"), meta.get("max")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ConfigError(file, key, f"{value} is out of range ({lo}..{hi})")
+    return value
+
+
+def _check_semantics(config: Config, file: str) -> None:
+    for i, name in enumerate(config.bot.adapters):
+        if name not in ADAPTERS:
+            hint = difflib.get_close_matches(name, ADAPTERS, n=1)
+            extra = f"; did you mean '{hint[0]}'?" if hint else ""
+            raise ConfigError(
+                file, f"bot.adapters[{i}]", f"unknown adapter '{name}'{extra} "
+                f"(choose from {', '.join(ADAPTERS)})"
+            )
+    if config.bot.log_level.upper() not in LOG_LEVELS:
+        raise ConfigError(file, "bot.log_level", f"must be one of {', '.join(LOG_LEVELS)}")
+    for i, entry in enumerate(config.leaderboard):
+        _check_leaderboard(entry, file, f"leaderboard[{i}]")
+
+
+def _check_leaderboard(entry: LeaderboardEntry, file: str, key: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(entry.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problem = f"unknown time zone '{entry.timezone}'"
+        raise ConfigError(file, f"{key}.timezone", problem) from None
+    hh, sep, mm = entry.time.partition(":")
+    if not (sep and hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
+        raise ConfigError(file, f"{key}.time", f"'{entry.time}' is not a HH:MM time")
+    if entry.platform == "discord" and not entry.channel.isdigit():
+        raise ConfigError(file, f"{key}.channel", "a Discord channel id (digits) is required")
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a table", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )

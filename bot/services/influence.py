@@ -1,0 +1,107 @@
+"""Score cards and leaderboards over storage: the Influence port of commands/."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Literal
+
+from bot.storage import Storage
+from commands.ports import BoardLine, BoardPage, Contributor, ScoreCard
+from commands.types import Person
+from scoring.config import ScoringConfig
+from scoring.engine import Explanation, Interaction, Profile, explain_user
+from scoring.kinds import Kind
+
+DAY = 86_400
+WEEK_DAYS = 7
+
+
+class InfluenceService:
+    def __init__(self, store: Storage, config: ScoringConfig, page_size: int = 10) -> None:
+        self.store = store
+        self.config = config
+        self.page_size = page_size
+
+    async def card(self, platform: str, community: str, person: Person,
+                   now: datetime) -> ScoreCard:
+        name = person.display_name
+        account = await self.store.accounts.by_external(person.platform, person.external_id)
+        if account is None:
+            return ScoreCard("unscored", name)
+        name = name or account.label
+        if account.opted_out:
+            return ScoreCard("opted_out", name)
+        comm = await self.store.communities.get(platform, community)
+        row = None if comm is None else await self.store.scores.get(comm.id, account.id)
+        if comm is None or row is None:
+            return ScoreCard("unscored", name)
+        now_s = now.timestamp()
+        today = int(now_s // DAY)
+        week_ago = await self.store.scores.score_on(comm.id, account.id, today - WEEK_DAYS)
+        explanation = await self._explain(comm.id, account.id, now_s, account.followers,
+                                          account.listed, week_ago)
+        history = await self.store.scores.history(comm.id, account.id, today - 8 * WEEK_DAYS)
+        trend = _weekly(history, today)
+        names = await self.store.accounts.names(
+            comm.id, [int(a) for a, _ in explanation.top_contributors[:3]])
+        contributors = tuple(Contributor(names.get(int(a), "someone"), share)
+                             for a, share in explanation.top_contributors[:3])
+        return ScoreCard(
+            status="scored",
+            name=name,
+            score=row.score,
+            tier=self.config.tier_for(row.score),
+            change_week=None if week_ago is None else row.score - week_ago,
+            rank=await self.store.scores.visible_rank(comm.id, account.id),
+            members=await self.store.scores.count(comm.id),
+            summary_key=explanation.summary_key,
+            trend=trend,
+            top_contributors=contributors,
+            counts_by_kind=dict(explanation.counts_by_kind),
+            components=dict(explanation.components),
+            model_version=row.model_version,
+        )
+
+    async def _explain(self, community_id: int, account_id: int, now_s: float,
+                       followers: int | None, listed: int | None, previous: int | None
+                       ) -> Explanation:
+        since = int(now_s - self.config.window_days * DAY)
+        incoming = await self.store.events.incoming(community_id, account_id, since)
+        me = str(account_id)
+        events = [Interaction(str(a), me, Kind(k), float(ts), weight=w)
+                  for a, k, ts, w in incoming]
+        rates = await self.store.scores.give_rates(community_id,
+                                                   sorted({a for a, *_ in incoming}))
+        return explain_user(
+            me, events, {str(a): r for a, r in rates.items()}, now_s,
+            profiles=[Profile(me, followers=followers, listed=listed)],
+            previous_score=previous, config=self.config)
+
+    async def board(self, platform: str, community: str, page: int, now: datetime,
+                    period: Literal["week", "alltime"]) -> BoardPage:
+        comm = await self.store.communities.get(platform, community)
+        if comm is None:
+            return BoardPage((), 1, 1, 0, period)
+        members = await self.store.scores.count(comm.id)
+        pages = max(1, math.ceil(members / self.page_size))
+        offset = (page - 1) * self.page_size
+        if page > pages:
+            return BoardPage((), page, pages, members, period)
+        if period == "week":
+            today = int(now.timestamp() // DAY)
+            entries = await self.store.scores.board(comm.id, offset, self.page_size,
+                                                    today - WEEK_DAYS)
+        else:
+            entries = await self.store.scores.board_alltime(comm.id, offset, self.page_size)
+        lines = tuple(BoardLine(e.rank, e.name, e.score, self.config.tier_for(e.score),
+                                e.change) for e in entries)
+        return BoardPage(lines, page, pages, members, period)
+
+
+def _weekly(history: list[tuple[int, int]], today: int) -> tuple[int, ...]:
+    """One score per week (the last snapshot of each), oldest first."""
+    by_week: dict[int, int] = {}
+    for day, score in history:
+        by_week[(today - day) // WEEK_DAYS] = score
+    return tuple(by_week[w] for w in sorted(by_week, reverse=True))

@@ -1,0 +1,36 @@
+"""Storage: a repository layer over SQLite. No SQL lives outside this package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.storage.accounts import AccountRepository, CommunityRepository
+from bot.storage.db import Database
+from bot.storage.errors import StorageError
+from bot.storage.events import EventRepository, EventWriter
+from bot.storage.models import Account, BoardEntry, Community, EventRow, ScoreRow
+from bot.storage.scores import ScoreRepository
+
+__all__ = [
+    "Account", "BoardEntry", "Community", "Database", "EventRow", "EventWriter", "ScoreRow",
+    "Storage", "StorageError",
+]
+
+
+class Storage:
+    """Every repository over one database. `async with Storage(path) as store:`."""
+
+    def __init__(self, path: str | Path, *, busy_timeout_s: float = 5.0,
+                 read_only: bool = False) -> None:
+        self.db = Database(path, busy_timeout_s=busy_timeout_s, read_only=read_only)
+        self.communities = CommunityRepository(self.db)
+        self.accounts = AccountRepository(self.db)
+        self.events = EventRepository(self.db)
+        self.scores = ScoreRepository(self.db)
+
+    async def __aenter__(self) -> Storage:
+        await self.db.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.db.close()

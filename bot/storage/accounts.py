@@ -1,0 +1,187 @@
+"""Communities, accounts and members."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import aiosqlite
+
+from bot.storage.db import Database
+from bot.storage.models import Account, Community
+
+_ACCOUNT_COLUMNS = (
+    "id, platform, external_id, handle, display_name, is_bot, followers, listed, opted_out"
+)
+
+
+def _account(row: sqlite3.Row) -> Account:
+    return Account(
+        id=row["id"], platform=row["platform"], external_id=row["external_id"],
+        handle=row["handle"], display_name=row["display_name"], is_bot=bool(row["is_bot"]),
+        followers=row["followers"], listed=row["listed"], opted_out=bool(row["opted_out"]),
+    )
+
+
+class CommunityRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._cache: dict[tuple[str, str], Community] = {}
+
+    async def ensure(self, platform: str, external_id: str, name: str | None = None) -> Community:
+        key = (platform, external_id)
+        cached = self._cache.get(key)
+        if cached is not None and (name is None or name == cached.name):
+            return cached
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO communities (platform, external_id, name) VALUES (?, ?, ?) "
+                "ON CONFLICT (platform, external_id) DO UPDATE SET "
+                "name = coalesce(excluded.name, communities.name), removed_at = NULL",
+                (platform, external_id, name),
+            )
+            cur = await conn.execute(
+                "SELECT id, platform, external_id, name FROM communities "
+                "WHERE platform = ? AND external_id = ?", (platform, external_id))
+            row = await cur.fetchone()
+        if row is None:  # pragma: no cover - the upsert above guarantees a row
+            raise RuntimeError("community upsert returned no row")
+        community = Community(row["id"], row["platform"], row["external_id"], row["name"])
+        self._cache[key] = community
+        return community
+
+    async def get(self, platform: str, external_id: str) -> Community | None:
+        cached = self._cache.get((platform, external_id))
+        if cached is not None:
+            return cached
+        row = await self.db.fetchone(
+            "SELECT id, platform, external_id, name FROM communities "
+            "WHERE platform = ? AND external_id = ?", (platform, external_id))
+        if row is None:
+            return None
+        return Community(row["id"], row["platform"], row["external_id"], row["name"])
+
+    async def all(self) -> list[Community]:
+        rows = await self.db.fetchall(
+            "SELECT id, platform, external_id, name FROM communities "
+            "WHERE removed_at IS NULL ORDER BY id")
+        return [Community(r["id"], r["platform"], r["external_id"], r["name"]) for r in rows]
+
+
+class AccountRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._ids: dict[tuple[str, str], int] = {}
+
+    async def ensure(
+        self,
+        platform: str,
+        external_id: str,
+        *,
+        display_name: str | None = None,
+        handle: str | None = None,
+        is_bot: bool | None = None,
+        updated_at: int | None = None,
+    ) -> int:
+        """Create or refresh an account; names seen are kept so boards never say 'Unknown'."""
+        key = (platform, external_id)
+        known = self._ids.get(key)
+        if known is not None and display_name is None and handle is None and is_bot is None:
+            return known
+        async with self.db.write() as conn:
+            account_id = await self.upsert_in(conn, platform, external_id, display_name,
+                                              handle, is_bot, updated_at)
+        return account_id
+
+    async def upsert_in(
+        self, conn: aiosqlite.Connection, platform: str, external_id: str, display_name: str | None,
+        handle: str | None, is_bot: bool | None, updated_at: int | None,
+    ) -> int:
+        """Upsert inside an open write transaction (used by batched ingestion)."""
+        cur = await conn.execute(
+            "INSERT INTO accounts (platform, external_id, handle, display_name, is_bot, "
+            "updated_at) VALUES (?, ?, ?, ?, coalesce(?, 0), ?) "
+            "ON CONFLICT (platform, external_id) DO UPDATE SET "
+            "handle = coalesce(excluded.handle, accounts.handle), "
+            "display_name = coalesce(excluded.display_name, accounts.display_name), "
+            "is_bot = coalesce(?, accounts.is_bot), "
+            "updated_at = coalesce(excluded.updated_at, accounts.updated_at) "
+            "RETURNING id",
+            (platform, external_id, handle, display_name,
+             None if is_bot is None else int(is_bot), updated_at,
+             None if is_bot is None else int(is_bot)),
+        )
+        row = await cur.fetchone()
+        if row is None:  # pragma: no cover - RETURNING always yields the row
+            raise RuntimeError("account upsert returned no row")
+        self._ids[(platform, external_id)] = int(row[0])
+        return int(row[0])
+
+    async def set_audience(self, account_id: int, followers: int | None,
+                           listed: int | None) -> None:
+        await self.db.execute(
+            "UPDATE accounts SET followers = ?, listed = ? WHERE id = ?",
+            (followers, listed, account_id))
+
+    async def facts(self, account_ids: list[int]
+                    ) -> list[tuple[int, bool, int | None, int | None]]:
+        """(id, is_bot, followers, listed) for the given accounts."""
+        out: list[tuple[int, bool, int | None, int | None]] = []
+        for start in range(0, len(account_ids), 900):  # SQLite's bound-parameter limit
+            chunk = account_ids[start:start + 900]
+            marks = ",".join("?" * len(chunk))
+            rows = await self.db.fetchall(
+                f"SELECT id, is_bot, followers, listed FROM accounts WHERE id IN ({marks})",
+                chunk)
+            out.extend((int(r[0]), bool(r[1]), r[2], r[3]) for r in rows)
+        return out
+
+    async def names(self, community_id: int, account_ids: list[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for start in range(0, len(account_ids), 900):
+            chunk = account_ids[start:start + 900]
+            marks = ",".join("?" * len(chunk))
+            rows = await self.db.fetchall(
+                "SELECT a.id, coalesce(m.display_name, a.display_name, a.handle, "
+                "a.external_id) FROM accounts a LEFT JOIN members m ON m.account_id = a.id "
+                f"AND m.community_id = ? WHERE a.id IN ({marks})", (community_id, *chunk))
+            out.update((int(r[0]), str(r[1])) for r in rows)
+        return out
+
+    async def get(self, account_id: int) -> Account | None:
+        row = await self.db.fetchone(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,))
+        return _account(row) if row else None
+
+    async def by_external(self, platform: str, external_id: str) -> Account | None:
+        row = await self.db.fetchone(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE platform = ? AND external_id = ?",
+            (platform, external_id))
+        return _account(row) if row else None
+
+    async def find_by_name(self, platform: str, name: str) -> Account | None:
+        """Look an account up by handle, then display name, ignoring case."""
+        row = await self.db.fetchone(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE platform = ? "
+            "AND (handle = ? COLLATE NOCASE OR external_id = ?) ORDER BY id LIMIT 1",
+            (platform, name, name))
+        if row is None:
+            row = await self.db.fetchone(
+                f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE platform = ? "
+                "AND display_name = ? COLLATE NOCASE ORDER BY id LIMIT 1", (platform, name))
+        return _account(row) if row else None
+
+    async def touch_member(self, community_id: int, account_id: int,
+                           display_name: str | None, seen: int) -> None:
+        await self.db.execute(
+            "INSERT INTO members (community_id, account_id, display_name, last_seen) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (community_id, account_id) DO UPDATE SET "
+            "display_name = coalesce(excluded.display_name, members.display_name), "
+            "last_seen = max(coalesce(members.last_seen, 0), excluded.last_seen)",
+            (community_id, account_id, display_name, seen))
+
+    async def member_name(self, community_id: int, account_id: int) -> str | None:
+        row = await self.db.fetchone(
+            "SELECT coalesce(m.display_name, a.display_name, a.handle, a.external_id) "
+            "FROM accounts a LEFT JOIN members m ON m.account_id = a.id "
+            "AND m.community_id = ? WHERE a.id = ?", (community_id, account_id))
+        return row[0] if row else None

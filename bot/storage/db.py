@@ -1,0 +1,228 @@
+"""The SQLite database: connections, migrations and the single writer.
+
+One writer connection serialises every write behind an asyncio lock, so the
+bot never races itself into "database is locked"; a second connection serves
+reads concurrently (WAL lets readers proceed while the writer commits). Bulk
+read paths that would be slow row-by-row through aiosqlite run on a private
+sqlite3 connection in a worker thread (see `run_sync`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from bot.storage.errors import StorageError, classify
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+APP_ID = 0x4B4C4F55  # "KLOU": marks the file as ours, so we never migrate a stranger's DB.
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """Numbered migrations shipped in bot/storage/migrations, in order."""
+    found = []
+    for entry in resources.files("bot.storage.migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class Database:
+    """Owns the connections. Use `async with Database(path) as db:`."""
+
+    def __init__(self, path: str | Path, *, busy_timeout_s: float = 5.0,
+                 read_only: bool = False) -> None:
+        self.path = str(path)
+        self.busy_timeout_s = busy_timeout_s
+        # Read-only opens (status, exports) never migrate or create the file.
+        self.read_only = read_only
+        self._ro_uri = (Path(self.path).expanduser().resolve().as_uri() + "?mode=ro"
+                        if read_only else "")
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    async def __aenter__(self) -> Database:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        _check_folder(self.path)
+        try:
+            self._writer = await self._connect()
+            if not self.read_only:
+                await self._prepare_writer(self._writer)
+            self._reader = await self._connect()
+        except sqlite3.Error as exc:
+            await self.close()
+            raise classify(exc, self.path) from exc
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _connect(self) -> aiosqlite.Connection:
+        if self.read_only:
+            conn = await aiosqlite.connect(self._ro_uri, uri=True, timeout=self.busy_timeout_s,
+                                           isolation_level=None)
+        else:
+            conn = await aiosqlite.connect(self.path, timeout=self.busy_timeout_s,
+                                           isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
+            await conn.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
+
+    async def _prepare_writer(self, conn: aiosqlite.Connection) -> None:
+        # Reading the header first turns "file is not a database" into a clear error
+        # before we try to change anything.
+        row = await (await conn.execute("PRAGMA application_id")).fetchone()
+        app_id = row[0] if row else 0
+        tables = await (await conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'")).fetchone()
+        if app_id not in (0, APP_ID) or (app_id == 0 and tables and tables[0] > 0):
+            raise StorageError("foreign", f"{self.path} is an SQLite file of another program; "
+                               "refusing to touch it (pick another --db path)")
+        if self.path != ":memory:":
+            mode = await (await conn.execute("PRAGMA journal_mode = WAL")).fetchone()
+            if mode and str(mode[0]).lower() != "wal":
+                log.warning("database %s could not switch to WAL (mode %s)", self.path, mode[0])
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        await self._migrate(conn)
+
+    async def _migrate(self, conn: aiosqlite.Connection) -> None:
+        row = await (await conn.execute("PRAGMA user_version")).fetchone()
+        current = int(row[0]) if row else 0
+        for number, name, sql in migrations():
+            if number <= current:
+                continue
+            log.info("applying migration %s to %s", name, self.path)
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _split_sql(sql):
+                    await conn.execute(statement)
+                await conn.execute(f"PRAGMA user_version = {number}")
+                await conn.execute(f"PRAGMA application_id = {APP_ID}")
+                await conn.execute("COMMIT")
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+        self._reader = self._writer = None
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            raise StorageError("closed", f"database {self.path} is not open")
+        return self._reader
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction; the lock makes this process's writer the only one."""
+        if self._writer is None:
+            raise StorageError("closed", f"database {self.path} is not open")
+        conn = self._writer
+        async with self._write_lock:
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise classify(exc, self.path) from exc
+            try:
+                yield conn
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    await conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise classify(exc, self.path) from exc
+                raise
+            else:
+                try:
+                    await conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    with contextlib.suppress(sqlite3.Error):
+                        await conn.execute("ROLLBACK")
+                    raise classify(exc, self.path) from exc
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        try:
+            async with self.reader.execute(sql, params) as cur:
+                return list(await cur.fetchall())
+        except sqlite3.Error as exc:
+            raise classify(exc, self.path) from exc
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        try:
+            async with self.reader.execute(sql, params) as cur:
+                return await cur.fetchone()
+        except sqlite3.Error as exc:
+            raise classify(exc, self.path) from exc
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """A single write statement in its own transaction; returns lastrowid."""
+        async with self.write() as conn:
+            cur = await conn.execute(sql, params)
+            return cur.lastrowid or 0
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self.write() as conn:
+            await conn.executemany(sql, rows)
+
+    async def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a bulk read in a worker thread on a private read-only connection."""
+        def work() -> T:
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s)
+            try:
+                conn.execute("PRAGMA query_only = ON")
+                return fn(conn)
+            finally:
+                conn.close()
+        try:
+            return await asyncio.to_thread(work)
+        except sqlite3.Error as exc:
+            raise classify(exc, self.path) from exc
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements (sqlite3 executes one at a time)."""
+    statements, buf = [], []
+    for line in script.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("--") or not stripped:
+            continue
+        buf.append(line)
+        if sqlite3.complete_statement("\n".join(buf)):
+            statements.append("\n".join(buf))
+            buf = []
+    if buf:
+        statements.append("\n".join(buf))
+    return statements
+
+
+def _check_folder(path: str) -> None:
+    if path == ":memory:":
+        return
+    parent = Path(path).expanduser().resolve().parent
+    if not parent.is_dir():
+        raise StorageError("unopenable",
+                           f"cannot open database {path}: folder {parent} does not exist")

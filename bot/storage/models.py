@@ -1,0 +1,67 @@
+"""Plain records the repositories return. No SQL types leak past storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Community:
+    id: int
+    platform: str
+    external_id: str
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    platform: str
+    external_id: str
+    handle: str | None
+    display_name: str | None
+    is_bot: bool
+    followers: int | None
+    listed: int | None
+    opted_out: bool
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.handle or self.external_id
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One interaction to store. ts is epoch seconds (UTC); target_id 0 means none."""
+
+    community_id: int
+    kind: int
+    actor_id: int
+    target_id: int
+    ts: int
+    channel: str = ""
+    source: str = ""
+    weight: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRow:
+    account_id: int
+    score: int
+    raw: float
+    rank: int
+    model_version: str
+    computed_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class BoardEntry:
+    rank: int
+    account_id: int
+    name: str
+    score: int
+    previous: int | None
+
+    @property
+    def change(self) -> int | None:
+        return None if self.previous is None else self.score - self.previous

@@ -1,0 +1,68 @@
+"""Parse what people type ("/klout @ana", "@KloutBot what about @bo") into a command."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from commands.errors import UserError
+
+MAX_INPUT = 2_000
+# Names: letters, digits, underscore, dot, dash; Discord-style <@123> ids too.
+_MENTION = re.compile(r"<@!?(\d{1,25})>|@([\w.\-]{1,64})", re.UNICODE)
+_INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCommand:
+    name: str
+    args: tuple[str, ...]
+    mentions: tuple[str, ...]
+    addressed_bot: bool = False
+
+
+def clean(text: str) -> str:
+    """Drop control and format characters (NUL, zero-width, bidi overrides) and normalise."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in text if unicodedata.category(ch) not in _INVISIBLE or ch == " ")
+
+
+def parse(text: str, bot_name: str) -> ParsedCommand | None:
+    """Return the command in `text`, or None when it is not addressed to the bot.
+
+    Raises UserError for input that is addressed to the bot but unusable.
+    """
+    if len(text) > MAX_INPUT:
+        raise UserError("too_long", limit=MAX_INPUT)
+    text = clean(text).strip()
+    if not text:
+        return None
+    if text.startswith("/"):
+        head, _, rest = text[1:].partition(" ")
+        name = head.lower()
+        if not name or not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", name):
+            raise UserError("malformed_command", text=text[:40])
+        args, mentions = _split(rest, bot_name)
+        return ParsedCommand(name, args, mentions)
+    mentions = _mentions(text)
+    bot = bot_name.lower()
+    if bot not in (m.lower() for m in mentions):
+        return None
+    others = tuple(m for m in mentions if m.lower() != bot)
+    # "@KloutBot leaderboard" and "@KloutBot help" are commands too.
+    words = [w.lower() for w in _MENTION.sub(" ", text).split()]
+    for word in words:
+        if word in ("leaderboard", "help", "privacy"):
+            return ParsedCommand(word, (), others, addressed_bot=True)
+    return ParsedCommand("klout", (), others, addressed_bot=True)
+
+
+def _mentions(text: str) -> tuple[str, ...]:
+    return tuple(m.group(1) or m.group(2) for m in _MENTION.finditer(text))
+
+
+def _split(rest: str, bot_name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    mentions = tuple(m for m in _mentions(rest) if m.lower() != bot_name.lower())
+    args = tuple(w for w in _MENTION.sub(" ", rest).split())
+    return args, mentions

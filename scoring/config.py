@@ -1,0 +1,263 @@
+"""Every tunable of the model in one frozen dataclass, plus the tier table.
+
+The defaults ARE the published model (see docs/scoring.md); changing any of them
+changes scores, so a deployment that overrides them should say so next to the
+MODEL_VERSION it reports.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+
+from scoring.kinds import KIND_NAMES, Kind
+
+# Bump whenever a default constant, the formula or the score scale changes, so
+# stored scores from different models are never compared silently.
+MODEL_VERSION = "2026.11-1"
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    min_score: int
+    max_score: int
+
+
+DEFAULT_TIERS: tuple[Tier, ...] = (
+    Tier("pariah", 1, 9),
+    Tier("lurker", 10, 24),
+    Tier("regular", 25, 44),
+    Tier("voice", 45, 64),
+    Tier("influencer", 65, 79),
+    Tier("luminary", 80, 89),
+    Tier("guru", 90, 100),
+)
+
+# Effort and intent: a reply or quote costs the actor a thought, a like costs a tap.
+DEFAULT_WEIGHTS: Mapping[Kind, float] = {
+    Kind.MESSAGE: 0.0,
+    Kind.REPLY: 3.0,
+    Kind.MENTION: 2.0,
+    Kind.REACTION: 1.0,
+    Kind.RETWEET: 2.0,
+    Kind.QUOTE: 3.0,
+    Kind.LIKE: 0.5,
+    Kind.FOLLOW: 1.0,
+}
+
+# Keys the bot's own [scoring] table carries for its scheduler, not for the model.
+BOT_ONLY_KEYS = frozenset({"rescore_interval_minutes", "history_retention_days"})
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    # hash=False: a dict is unhashable, and equal configs still hash equal without it.
+    weights: Mapping[Kind, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS), hash=False)
+    half_life_days: float = 30.0
+    window_days: float = 90.0
+    # Share of an endorser's standing that flows on (PageRank damping).
+    damping: float = 0.85
+    # W in W*log1p(C/W): actions of one actor on one target saturate past ~W weight units.
+    pair_saturation: float = 3.0
+    # K: a member passes on their full standing only once their decayed outflow reaches K;
+    # below that, the unspent share simply is not given (nobody is topped up).
+    out_floor: float = 1.0
+    # gamma: an endorser's standing grows like raw**gamma, so closed loops cannot compound.
+    endorser_exponent: float = 0.5
+    # Audience prior: at most this many score points, reached at audience_saturation.
+    audience_max_points: float = 4.0
+    audience_saturation: float = 1_000_000.0
+    # One listing (someone curating you into a list) counts as this many followers.
+    listed_weight: float = 10.0
+    max_iterations: int = 200
+    # Stop when no member's raw moves by more than tolerance * (1 + raw).
+    tolerance: float = 1e-7
+    tiers: tuple[Tier, ...] = DEFAULT_TIERS
+
+    def weight_of(self, kind: Kind) -> float:
+        return float(self.weights.get(kind, 0.0))
+
+    def weight_array(self) -> np.ndarray:
+        """Weights indexed by Kind value, for vectorised lookups."""
+        return np.array([self.weight_of(k) for k in Kind], dtype=np.float64)
+
+    def tier_for(self, score: int) -> str:
+        return tier_for(score, self.tiers)
+
+    def validate(self) -> list[str]:
+        """Human-readable problems; an empty list means the config is usable."""
+        problems: list[str] = []
+        for key in self.weights:
+            if not isinstance(key, Kind):
+                problems.append(f"weights: {key!r} is not an action kind ({', '.join(KIND_NAMES)})")
+        for kind in Kind:
+            if kind not in self.weights:
+                problems.append(f"weights.{kind.label}: missing")
+                continue
+            w = self.weights[kind]
+            if not _finite(w) or w < 0 or w > 1000:
+                problems.append(f"weights.{kind.label}: {w!r} must be a number in 0..1000")
+        _check_range(problems, "half_life_days", self.half_life_days, 0.01, 36500, lo_open=True)
+        _check_range(problems, "window_days", self.window_days, 0.01, 36500, lo_open=True)
+        _check_range(problems, "damping", self.damping, 0.0, 0.99)
+        _check_range(problems, "pair_saturation", self.pair_saturation, 0.0, 1e6, lo_open=True)
+        _check_range(problems, "out_floor", self.out_floor, 0.0, 1e6, lo_open=True)
+        _check_range(problems, "endorser_exponent", self.endorser_exponent, 0.0, 1.0, lo_open=True)
+        _check_range(problems, "audience_max_points", self.audience_max_points, 0.0, 10.0)
+        _check_range(problems, "audience_saturation", self.audience_saturation, 1.0, 1e12)
+        _check_range(problems, "listed_weight", self.listed_weight, 0.0, 1e6)
+        _check_range(problems, "tolerance", self.tolerance, 0.0, 0.1, lo_open=True)
+        if not isinstance(self.max_iterations, int) or not 1 <= self.max_iterations <= 10_000:
+            problems.append(
+                f"max_iterations: {self.max_iterations!r} must be an integer in 1..10000"
+            )
+        problems.extend(tier_problems(self.tiers))
+        return problems
+
+
+def tier_for(score: int, tiers: tuple[Tier, ...] = DEFAULT_TIERS) -> str:
+    for tier in tiers:
+        if tier.min_score <= score <= tier.max_score:
+            return tier.name
+    raise ValueError(f"no tier covers score {score!r}")
+
+
+def tier_problems(tiers: tuple[Tier, ...]) -> list[str]:
+    """Tiers must cover 1..100 exactly once; names must be distinct and non-empty."""
+    problems: list[str] = []
+    if not tiers:
+        return ["tiers: at least one tier is required"]
+    names = [t.name for t in tiers]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"tiers.{name}: defined more than once")
+    spans = []
+    for t in tiers:
+        if not isinstance(t.name, str) or not t.name.strip():
+            problems.append(f"tiers: tier {t!r} needs a name")
+        if not (_is_int(t.min_score) and _is_int(t.max_score)) or t.min_score > t.max_score:
+            problems.append(f"tiers.{t.name}: must be [low, high] integers with low <= high")
+            continue
+        spans.append((t.min_score, t.max_score, t.name))
+    if problems:
+        return problems
+    spans.sort()
+    expected = 1
+    for lo, hi, name in spans:
+        if lo < expected:
+            problems.append(f"tiers.{name}: {lo}..{hi} overlaps the tier before it")
+        elif lo > expected:
+            problems.append(f"tiers.{name}: scores {expected}..{lo - 1} are not covered")
+        expected = max(expected, hi + 1)
+    if expected <= 100:
+        problems.append(f"tiers: scores {expected}..100 are not covered")
+    elif expected > 101:
+        problems.append(f"tiers: scores above 100 ({spans[-1][2]} ends at {expected - 1})")
+    return problems
+
+
+class ScoringConfigError(ValueError):
+    """A [scoring] table that cannot be used; `problems` are ready to print."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+_SCALAR_KEYS = {
+    f.name: f.type for f in fields(ScoringConfig) if f.name not in ("weights", "tiers")
+}
+
+
+def config_from_table(table: Mapping[str, Any], source: str = "<config>") -> ScoringConfig:
+    """Build a config from a TOML [scoring] table (already parsed); unknown keys are errors.
+
+    Weights given for some kinds keep the defaults for the others. Tiers, when
+    given, replace the whole table: `name = [low, high]`.
+    """
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        where = f"{source}: scoring.{key}"
+        if key in BOT_ONLY_KEYS:
+            continue
+        if key == "weights":
+            values["weights"] = _weights_from(value, where, problems)
+        elif key == "tiers":
+            values["tiers"] = _tiers_from(value, where, problems)
+        elif key in _SCALAR_KEYS:
+            want_int = _SCALAR_KEYS[key] in ("int", int)
+            ok = _is_int(value) if want_int else _is_number(value)
+            if not ok:
+                problems.append(f"{where}: expected {'an integer' if want_int else 'a number'}")
+            else:
+                values[key] = value if want_int else float(value)
+        else:
+            valid = ", ".join(sorted([*_SCALAR_KEYS, "weights", "tiers", *BOT_ONLY_KEYS]))
+            problems.append(f"{where}: unknown key (valid keys: {valid})")
+    if problems:
+        raise ScoringConfigError(problems)
+    config = replace(ScoringConfig(), **values)
+    problems = [f"{source}: scoring.{p}" for p in config.validate()]
+    if problems:
+        raise ScoringConfigError(problems)
+    return config
+
+
+def _weights_from(value: Any, where: str, problems: list[str]) -> dict[Kind, float]:
+    weights = dict(DEFAULT_WEIGHTS)
+    if not isinstance(value, Mapping):
+        problems.append(f"{where}: expected a table of kind = weight")
+        return weights
+    for name, w in value.items():
+        try:
+            kind = Kind.parse(name)
+        except ValueError as exc:
+            problems.append(f"{where}.{name}: {exc}")
+            continue
+        if not _is_number(w):
+            problems.append(f"{where}.{name}: expected a number")
+            continue
+        weights[kind] = float(w)
+    return weights
+
+
+def _tiers_from(value: Any, where: str, problems: list[str]) -> tuple[Tier, ...]:
+    if not isinstance(value, Mapping):
+        problems.append(f"{where}: expected a table of name = [low, high]")
+        return DEFAULT_TIERS
+    tiers = []
+    for name, span in value.items():
+        if not (isinstance(span, list | tuple) and len(span) == 2 and all(map(_is_int, span))):
+            problems.append(f"{where}.{name}: expected [low, high] integers")
+            continue
+        tiers.append(Tier(str(name), int(span[0]), int(span[1])))
+    return tuple(sorted(tiers, key=lambda t: t.min_score))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and _finite(value)
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(value)
+    except TypeError:
+        return False
+
+
+def _check_range(
+    problems: list[str], name: str, value: Any, lo: float, hi: float, *, lo_open: bool = False
+) -> None:
+    ok = _finite(value) and (value > lo if lo_open else value >= lo) and value <= hi
+    if not ok:
+        bound = f"greater than {lo}" if lo_open else f"at least {lo}"
+        problems.append(f"{name}: {value!r} must be {bound} and at most {hi}")

@@ -1,0 +1,85 @@
+"""Small builders so each test reads as the scenario it checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from scoring import Interaction, Kind, Profile, ScoringConfig, UserScore, score_events
+from scoring.records import InteractionArrays
+
+NOW = 1_793_491_200.0  # 2026-11-01T00:00:00Z
+DAY = 86_400.0
+
+
+def ev(
+    actor: str,
+    target: str | None,
+    kind: str = "reaction",
+    days_ago: float = 0.0,
+    *,
+    platform: str = "discord",
+    weight: float = 1.0,
+    community: str | None = None,
+) -> Interaction:
+    return Interaction(
+        actor=actor,
+        target=target,
+        kind=Kind.parse(kind),
+        ts=NOW - days_ago * DAY,
+        platform=platform,
+        community=community,
+        weight=weight,
+    )
+
+
+def by_user(
+    events: Iterable[Interaction],
+    profiles: Iterable[Profile] = (),
+    config: ScoringConfig | None = None,
+    now: float = NOW,
+    links: dict[str, str] | None = None,
+    community: str | None = None,
+) -> dict[str, UserScore]:
+    result = score_events(
+        list(events),
+        list(profiles),
+        now,
+        config or ScoringConfig(),
+        links=links,
+        community=community,
+    )
+    return {s.user: s for s in result}
+
+
+def fans(target: str, count: int, kind: str = "reaction", prefix: str = "fan") -> list[Interaction]:
+    return [ev(f"{prefix}{i}", target, kind) for i in range(count)]
+
+
+def concat(*parts: InteractionArrays, n_users: int) -> InteractionArrays:
+    def cat(name: str, dtype: type) -> np.ndarray:
+        return np.concatenate([np.asarray(getattr(p, name)).astype(dtype) for p in parts])
+
+    return InteractionArrays(
+        actor=cat("actor", np.int64),
+        target=cat("target", np.int64),
+        kind=cat("kind", np.uint8),
+        ts=cat("ts", np.float64),
+        n_users=n_users,
+    )
+
+
+def clique(members: np.ndarray, reps: int, kind: Kind, ts: float) -> InteractionArrays:
+    """Every member acts `reps` times on every other member."""
+    a, t = np.meshgrid(members, members)
+    off = a != t
+    actor = np.repeat(a[off], reps)
+    target = np.repeat(t[off], reps)
+    return InteractionArrays(
+        actor=actor,
+        target=target,
+        kind=np.full(actor.size, int(kind), dtype=np.uint8),
+        ts=np.full(actor.size, ts),
+        n_users=int(members.max()) + 1,
+    )
