@@ -226,13 +226,17 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
         print("klout-bot: to try the bot without any token, run `klout-bot console --demo`.",
               file=sys.stderr)
         return 2
-    unsupported = [a for a in config.bot.adapters if a != "console"]
-    if unsupported:
-        print(f"klout-bot: adapter(s) {', '.join(unsupported)} are not available in this "
-              "build yet; run `klout-bot console`.", file=sys.stderr)
-        return 2
-    ns = argparse.Namespace(db=args.db, user=None, demo=False, community=None)
-    return await _console(config, ns)
+    from bot.app import KloutApp
+    from bot.runner import run_adapters
+
+    async with KloutApp(config, clock=SystemClock(), db_path=args.db) as app:
+        try:
+            await run_adapters(app, config.bot.adapters)
+        except ModuleNotFoundError as exc:
+            print(f"klout-bot: adapter not available in this build: {exc.name}",
+                  file=sys.stderr)
+            return 2
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -64,7 +64,7 @@ def counted_events(
     """(mask of events that count, their quantized decayed weighted amount).
 
     An event counts if it has a target other than the actor, neither side is a
-    bot, it happened in (now - window, now], and its kind and weight are > 0.
+    bot, it happened in [now - window, now], and its kind and weight are > 0.
     Events after `now` are ignored so that scoring "as of" a past time is exact.
     """
     actor = np.asarray(interactions.actor)
@@ -72,7 +72,7 @@ def counted_events(
     kind = np.asarray(interactions.kind)
     ts = np.asarray(interactions.ts, dtype=np.float64)
     _check_shapes(interactions, facts)
-    if kind.size and int(kind.max(initial=0)) >= len(Kind):
+    if kind.size and (int(kind.max()) >= len(Kind) or int(kind.min()) < 0):
         raise ValueError(f"kind codes must be 0..{len(Kind) - 1}")
     kind_weight = config.weight_array()[kind]
     age = now - ts
@@ -193,6 +193,8 @@ def _check_shapes(interactions: InteractionArrays, facts: AccountFacts) -> None:
     for name, arr in arrays.items():
         if np.asarray(arr).shape != (size,):
             raise ValueError(f"interactions.{name} must have shape ({size},)")
+    if interactions.platform is not None and size and np.asarray(interactions.platform).min() < 0:
+        raise ValueError("interactions.platform codes must be >= 0")
     for name in ("is_bot", "followers", "listed"):
         if np.asarray(getattr(facts, name)).shape != (n,):
             raise ValueError(f"facts.{name} must have shape ({n},)")

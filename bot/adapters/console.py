@@ -195,3 +195,9 @@ def _valid_name(name: str) -> str:
 
 def _plain(rendered: Rendered) -> str:
     return rendered.text
+
+
+def create(app: KloutApp) -> ConsoleAdapter:
+    """The runner's factory: the console as configured."""
+    return ConsoleAdapter(app, user=app.config.console.user,
+                          community=app.config.console.community)
