@@ -44,8 +44,7 @@ class ConsoleAdapter:
 
     # -- Adapter protocol -------------------------------------------------
     async def run(self) -> None:
-        self._write(f"klout-bot console · community '{self.community}' · you are "
-                    f"{self.user}. Type /help, /quit to leave.")
+        self._write(self._ack("banner", community=self.community, user=self.user))
         while not self._closed:
             if self.prompt:
                 self.stdout.write(f"{self.user}> ")
@@ -92,19 +91,19 @@ class ConsoleAdapter:
         low = word.lower()
         if low in ("/quit", "/exit"):
             await self.close()
-            return "bye"
+            return self._ack("bye")
         if low == "/as":
             self.user = _valid_name(rest.strip().lstrip("@"))
-            return f"you are now {self.user}"
+            return self._ack("switched", user=self.user)
         if low == "/rescore":
             await self.app.rescore_community(PLATFORM, self.community)
-            return "scores recomputed"
+            return self._ack("rescored")
         if low in ("post", "say"):
             return await self._post(rest)
         if low == "reply":
-            return await self._act(rest, Kind.REPLY, "replied to")
+            return await self._act(rest, Kind.REPLY, "reply")
         if low == "react":
-            return await self._act(rest, Kind.REACTION, "reacted to")
+            return await self._act(rest, Kind.REACTION, "react")
         if low == "mention":
             return await self._post(rest)
         command = parse(text, self.app.config.bot.name)
@@ -134,13 +133,13 @@ class ConsoleAdapter:
                  for n in dict.fromkeys(names) if n.lower() != self.app.config.bot.name.lower()]
         await self.app.ingestor.record(acts)
         await self.app.writer.flush()
-        return f"posted #{source}" + (f" mentioning {', '.join(names)}" if names else "")
+        return self._ack("posted", id=source, names=names)
 
     async def _act(self, rest: str, kind: Kind, verb: str) -> str:
         ref = rest.strip().partition(" ")[0]
         match = _REF.match(ref)
         if not match:
-            raise UserError("console_bad_ref", verb=verb.split()[0])
+            raise UserError("console_bad_ref", verb=verb)
         comm = await self.app.store.communities.ensure(PLATFORM, self.community)
         author_id = await self.app.store.events.author_of(comm.id, match.group(1))
         if author_id is None:
@@ -152,15 +151,15 @@ class ConsoleAdapter:
         now = self.app.clock.now()
         acts = [Activity(PLATFORM, self.community, me, kind, now,
                          self._person(author.external_id), "console", match.group(1))]
-        reply_note = ""
+        source = ""
         if kind is Kind.REPLY:
             source = await self._next_source()
             acts.append(Activity(PLATFORM, self.community, me, Kind.MESSAGE, now, None,
                                  "console", source))
-            reply_note = f" (your reply is #{source})"
         await self.app.ingestor.record(acts)
         await self.app.writer.flush()
-        return f"{verb} {author.external_id}'s #{match.group(1)}{reply_note}"
+        what = "replied" if kind is Kind.REPLY else "reacted"
+        return self._ack(what, author=author.label, ref=match.group(1), id=source)
 
     async def _resolve(self, names: tuple[str, ...]
                        ) -> tuple[tuple[Person, ...], tuple[str, ...]]:
@@ -177,6 +176,9 @@ class ConsoleAdapter:
         comm = await self.app.store.communities.ensure(PLATFORM, self.community)
         await self.app.writer.flush()
         return str(await self.app.store.events.max_id(comm.id) + 1)
+
+    def _ack(self, what: str, **context: object) -> str:
+        return self.app.renderer.render_name("ack", PLATFORM, {"what": what, **context}).text
 
     def _person(self, name: str) -> Person:
         return Person(PLATFORM, name.lower(), name, handle=name.lower())
