@@ -127,7 +127,7 @@ async def build_demo(config: Config, db: str, clock: Clock) -> None:
 
 async def _demo(config: Config, db: str) -> int:
     from bot.app import KloutApp
-    from bot.demo import COMMUNITY, PLATFORM
+    from bot.demo import COMMUNITY, PLATFORM, rising_member
     from commands.types import Person, Request
 
     _remove_db(db)
@@ -147,6 +147,8 @@ async def _demo(config: Config, db: str) -> int:
             ("/leaderboard", ask("ada", "leaderboard")),
             (f"/klout (asked by {top})", ask(top, "klout")),
             (f"/klout @{middle}", ask("ada", "klout", middle)),
+            (f"/klout @{rising_member()} (a rising newcomer)",
+             ask("ada", "klout", rising_member())),
             ("/klout @spam_king", ask("ada", "klout", "spam_king")),
             ("/klout @ring_0", ask("ada", "klout", "ring_0")),
             ("@KloutBot @nobody_here", Request(PLATFORM, COMMUNITY,

@@ -112,6 +112,14 @@ def _people(rng: random.Random) -> list[Person]:
     return [Person(PLATFORM, n, n, handle=n) for n in names]
 
 
+def rising_member() -> str:
+    """The planted newcomer whose score climbs in the last ten days."""
+    return _people(random.Random(SEED))[RISING].display_name  # noqa: S311 - reproducible
+
+
+RISING = 150
+
+
 def community_activity(now: datetime) -> list[Activity]:
     """Every demo activity, oldest first, ending at `now`."""
     rng = random.Random(SEED)  # noqa: S311 - a reproducible demo, not security
@@ -141,7 +149,7 @@ def community_activity(now: datetime) -> list[Activity]:
                 )
             )
     # A rising newcomer: quiet for weeks, then many people respond in the last ten days.
-    rising = people[150]
+    rising = people[RISING]
     for n in range(60):
         when = now - timedelta(days=10 * rng.random())
         actor = people[rng.randrange(MEMBERS)]
