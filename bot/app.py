@@ -9,16 +9,24 @@ from __future__ import annotations
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from bot.clock import Clock
 from bot.config import Config
 from bot.ingest import Ingestor
+from bot.leaderboards.desk import LeaderboardDesk
+from bot.leaderboards.poster import LeaderboardPoster, adapter_targets
 from bot.render import Rendered, Renderer
 from bot.services.influence import InfluenceService
+from bot.services.linked import LinkedInfluence
+from bot.services.privacy import PrivacyService, PrivacySettings
 from bot.services.rescore import Rescorer
+from bot.services.settings import SettingsService
 from bot.storage import EventWriter, Storage
 from commands import build_router
+from commands.cooldown import CommandLimiter, CooldownRules
+from commands.ports import Influence
 from commands.router import Router
 from commands.types import Reply, Request
 
@@ -29,8 +37,11 @@ log = logging.getLogger(__name__)
 class BotPorts:
     """The services command handlers may use (commands.ports.Ports)."""
 
-    influence: InfluenceService
+    influence: Influence
     bot_name: str
+    settings: SettingsService
+    privacy: PrivacyService
+    leaderboards: LeaderboardDesk
 
 
 class KloutApp:
@@ -46,7 +57,25 @@ class KloutApp:
         model = config.scoring.model
         self.rescorer = Rescorer(self.store, model)
         self.influence = InfluenceService(self.store, model, config.bot.leaderboard_page_size)
-        self.ports = BotPorts(self.influence, config.bot.name)
+        self.settings = SettingsService(self.store, model)
+        p = config.privacy
+        self.privacy = PrivacyService(
+            self.store, PrivacySettings(p.link_code_minutes, p.confirm_minutes, p.contact),
+            flush=self.writer.flush)
+        lim = config.limits
+        self.limiter = CommandLimiter(CooldownRules(
+            lim.user_cooldown_s, lim.channel_window_s, lim.channel_max_commands,
+            tuple(lim.platforms)))
+        # Running adapters by platform name; the runner (or the console) registers them,
+        # and the weekly leaderboard posts through them.
+        self.adapters: dict[str, object] = {}
+        self.leaderboards = LeaderboardPoster(
+            self.store, self.influence, self.renderer,
+            grace=timedelta(hours=config.bot.leaderboard_catch_up_hours),
+            targets=adapter_targets(self.adapters))
+        self.ports = BotPorts(LinkedInfluence(self.influence, self.store, model),
+                              config.bot.name, self.settings, self.privacy,
+                              leaderboards=LeaderboardDesk(self.leaderboards))
         self.router: Router = build_router(self.ports)
         self.ingestor = Ingestor(self.store, self.writer)
         self._stack = AsyncExitStack()
@@ -54,6 +83,7 @@ class KloutApp:
     async def __aenter__(self) -> KloutApp:
         try:
             await self._stack.enter_async_context(self.store)
+            await self.store.privacy.load()
             await self._stack.enter_async_context(self.writer)
         except BaseException:
             await self._stack.aclose()
@@ -65,7 +95,7 @@ class KloutApp:
 
     async def handle(self, request: Request) -> tuple[Reply, Rendered]:
         """Dispatch and render. Rendering failures are bugs, but never reach a chat."""
-        reply = await self.router.dispatch(request)
+        reply = self.limiter.check(request) or await self.router.dispatch(request)
         try:
             return reply, self.renderer.render(reply, request.platform)
         except Exception:

@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _optional_subcommands() -> list[ModuleType]:
     """Subcommands that live in their own modules (each has NAME, add_parser, run)."""
     found = []
-    for name in ("bot.cli_score",):
+    for name in ("bot.cli_score", "bot.cli_discord", "bot.cli_twitter"):
         try:
             found.append(importlib.import_module(name))
         except ModuleNotFoundError:  # pragma: no cover - shipped with the package
@@ -154,6 +154,10 @@ async def _demo(config: Config, db: str) -> int:
             ("@KloutBot @nobody_here", Request(PLATFORM, COMMUNITY,
              Person(PLATFORM, "ada", "ada"), "klout", (), (), clock.now(),
              unresolved=("nobody_here",))),
+            ("/leaderboard-preview (the weekly post, as an admin sees it before it goes out)",
+             Request(PLATFORM, COMMUNITY, Person(PLATFORM, "ada", "ada"),
+                     "leaderboard-preview", (), (), clock.now(), channel="general",
+                     community_name="Demo community", is_admin=True)),
         ]
         for title, request in samples:
             _, rendered = await app.handle(request)

@@ -38,6 +38,9 @@ class BotSection:
     name: str = "KloutBot"
     log_level: str = "INFO"
     leaderboard_page_size: int = field(default=10, metadata=_range(1, 25))
+    # A weekly post missed while the bot was down is posted late within this many hours
+    # of its slot, and skipped after (less than a week, so one never catches up twice).
+    leaderboard_catch_up_hours: int = field(default=24, metadata=_range(0, 144))
 
 
 @dataclass(frozen=True)
@@ -67,12 +70,45 @@ class ConsoleSection:
 class DiscordSection:
     api_base: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg/"
+    backfill_days: int = field(default=30, metadata=_range(0, 365))
+    backfill_pause_ms: int = field(default=250, metadata=_range(0, 60_000))
+    guild_ready_timeout_s: float = field(default=2.0, metadata=_range(0.0, 60.0))
 
 
 @dataclass(frozen=True)
 class TwitterSection:
     api_base: str = "https://api.twitter.com"
     poll_interval_s: float = field(default=60.0, metadata=_range(5.0, 86_400.0))
+    # Seconds re-read behind the newest mention each poll (since_id alone misses some).
+    poll_overlap_s: float = field(default=120.0, metadata=_range(0.0, 86_400.0))
+    daily_budget_usd: float = field(default=5.0, metadata=_range(0.0, 1_000_000.0))
+    monthly_budget_usd: float = field(default=100.0, metadata=_range(0.0, 10_000_000.0))
+    replies_per_author_per_hour: int = field(default=5, metadata=_range(1, 1_000))
+    cache_ttl_s: float = field(default=86_400.0, metadata=_range(0.0, 90 * 86_400.0))
+    estimate_posts: int = field(default=5, metadata=_range(0, 100))
+    request_timeout_s: float = field(default=20.0, metadata=_range(1.0, 600.0))
+    max_retries: int = field(default=4, metadata=_range(0, 20))
+
+
+@dataclass(frozen=True)
+class PrivacySection:
+    # Days a removed community's data is kept (the bot may be added back) before the purge.
+    removed_grace_days: int = field(default=30, metadata=_range(0, 3_650))
+    # Days an interaction event is kept; at least scoring.window_days (older ones no
+    # longer count, so they are deleted).
+    events_retention_days: int = field(default=120, metadata=_range(1, 36_500))
+    link_code_minutes: int = field(default=30, metadata=_range(1, 1_440))
+    confirm_minutes: int = field(default=5, metadata=_range(1, 60))
+    # How people reach the operator, e.g. for an export requested on X (no files there).
+    contact: str = ""
+
+
+@dataclass(frozen=True)
+class LimitsSection:
+    user_cooldown_s: float = field(default=3.0, metadata=_range(0.0, 3_600.0))
+    channel_window_s: float = field(default=30.0, metadata=_range(1.0, 3_600.0))
+    channel_max_commands: int = field(default=8, metadata=_range(1, 1_000))
+    platforms: list[str] = field(default_factory=lambda: ["discord", "twitter"])
 
 
 @dataclass(frozen=True)
@@ -83,6 +119,9 @@ class LeaderboardEntry:
     time: str = "09:00"
     timezone: str = "UTC"
     top: int = field(default=10, metadata=_range(1, 50))
+    # The community whose board is posted: required for the console; for Discord the
+    # channel's guild and for X the X community are found by the adapter when empty.
+    community: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,6 +132,8 @@ class Config:
     console: ConsoleSection = field(default_factory=ConsoleSection)
     discord: DiscordSection = field(default_factory=DiscordSection)
     twitter: TwitterSection = field(default_factory=TwitterSection)
+    privacy: PrivacySection = field(default_factory=PrivacySection)
+    limits: LimitsSection = field(default_factory=LimitsSection)
     leaderboard: list[LeaderboardEntry] = field(default_factory=list)
     source: str = field(default="<defaults>", metadata={"internal": True})
 
@@ -226,6 +267,15 @@ def _check_semantics(config: Config, file: str) -> None:
         raise ConfigError(file, "bot.log_level", f"must be one of {', '.join(LOG_LEVELS)}")
     for i, entry in enumerate(config.leaderboard):
         _check_leaderboard(entry, file, f"leaderboard[{i}]")
+    if config.privacy.events_retention_days < config.scoring.model.window_days:
+        raise ConfigError(file, "privacy.events_retention_days",
+                          f"{config.privacy.events_retention_days} is shorter than "
+                          f"scoring.window_days ({config.scoring.model.window_days:g}): "
+                          "events would be deleted while they still count")
+    for i, name in enumerate(config.limits.platforms):
+        if name not in ADAPTERS:
+            raise ConfigError(file, f"limits.platforms[{i}]", f"unknown platform '{name}' "
+                              f"(choose from {', '.join(ADAPTERS)})")
 
 
 def _check_leaderboard(entry: LeaderboardEntry, file: str, key: str) -> None:
@@ -241,6 +291,10 @@ def _check_leaderboard(entry: LeaderboardEntry, file: str, key: str) -> None:
         raise ConfigError(file, f"{key}.time", f"'{entry.time}' is not a HH:MM time")
     if entry.platform == "discord" and not entry.channel.isdigit():
         raise ConfigError(file, f"{key}.channel", "a Discord channel id (digits) is required")
+    if entry.platform == "console" and not (entry.channel and entry.community):
+        missing = "channel" if not entry.channel else "community"
+        raise ConfigError(file, f"{key}.{missing}", "a console leaderboard needs a channel "
+                          "name and a community")
 
 
 def _join(prefix: str, key: str) -> str:

@@ -52,5 +52,7 @@ def setup_logging(level: str = "INFO", stream: object = None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # discord.py and aiohttp are chatty at INFO; their warnings still come through.
-    for noisy in ("discord", "aiohttp", "apscheduler"):
+    # aiosqlite logs every statement WITH its bound parameters at DEBUG (display names,
+    # ids): never let that reach a log.
+    for noisy in ("discord", "aiohttp", "apscheduler", "aiosqlite"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

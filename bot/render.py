@@ -8,6 +8,7 @@ templates/<platform>/<name>.j2 and fall back to templates/<name>.j2.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,9 @@ class Rendered:
 
 
 def escape_name(name: str, platform: str) -> str:
-    """Make a display name inert: no pings, no markdown, no line breaks."""
-    name = " ".join(str(name).split())[:64] or "?"
+    """Make a display name inert: no pings, no markdown, no line breaks, no bidi or
+    zero-width tricks, no stacks of combining marks."""
+    name = " ".join(_visible(str(name)).split())[:64] or "?"
     if platform == "discord":
         name = _DISCORD_MARKDOWN.sub(r"\\\1", name)
         # A zero-width space after @ stops @everyone/@here and <@id> from pinging.
@@ -42,6 +44,26 @@ def escape_name(name: str, platform: str) -> str:
         # X turns @handle into a mention and #tag into a link; write handles bare.
         return name.replace("@", "").replace("#", "＃")
     return name
+
+
+def _visible(text: str) -> str:
+    """Drop control and format characters (bidi overrides and isolates, zero-width
+    spaces, BOMs) except the zero-width joiner inside emoji, and keep at most two
+    combining marks in a row (so "Zalgo" names cannot spill over other lines)."""
+    out: list[str] = []
+    marks = 0
+    for ch in text:
+        if ch.isspace():
+            out.append(" ")
+            marks = 0
+            continue
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cf") and ch != "\u200d":
+            continue
+        marks = marks + 1 if category == "Mn" else 0
+        if marks <= 2:
+            out.append(ch)
+    return "".join(out)
 
 
 def signed(value: int | None) -> str:

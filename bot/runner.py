@@ -25,7 +25,11 @@ ADAPTER_FACTORIES: dict[str, str] = {
 
 # Background services (the scheduler, ...) register here the same way; each is
 # `async def start(app) -> Callable[[], Awaitable[None]]` returning its stop function.
-SERVICES: list[str] = []
+SERVICES: list[str] = [
+    "bot.services.privacy_purge:start",
+    # Rescoring, history retention and the weekly leaderboard posts (APScheduler).
+    "bot.scheduler:start",
+]
 
 
 def load_factory(name: str) -> Callable[[KloutApp], Adapter]:
@@ -38,6 +42,8 @@ def load_factory(name: str) -> Callable[[KloutApp], Adapter]:
 async def run_adapters(app: KloutApp, names: Sequence[str]) -> None:
     """Run the named adapters concurrently; when one ends, close the others."""
     adapters = [load_factory(name)(app) for name in names]
+    for adapter in adapters:  # services (the leaderboard poster) post through them
+        app.adapters[adapter.name] = adapter
     stops = []
     for path in SERVICES:
         module_name, _, attr = path.partition(":")

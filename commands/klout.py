@@ -18,10 +18,14 @@ async def klout(request: Request, ports: Ports) -> Reply:
     card = await ports.influence.card(request.platform, request.community, person, request.now)
     if card.status == "unknown":
         raise UserError("unknown_user", name=person.display_name[:64])
-    if card.status == "opted_out" and not asking_self:
+    if card.status == "opted_out":
+        if asking_self:
+            raise UserError("opted_out_self")
         raise UserError("opted_out", name=person.display_name[:64])
     template = "klout" if card.status != "unscored" else "klout_unscored"
-    return Reply(template, {"card": card, "self": asking_self, "bot_name": ports.bot_name})
+    # Templates read `asking_self`: in Jinja `self` is the template itself (always truthy).
+    return Reply(template, {"card": card, "self": asking_self, "asking_self": asking_self,
+                            "bot_name": ports.bot_name})
 
 
 SPEC = CommandSpec("klout", klout, "Your influence score, or someone else's.",

@@ -51,9 +51,16 @@ def parse(text: str, bot_name: str) -> ParsedCommand | None:
         return None
     others = tuple(m for m in mentions if m.lower() != bot)
     # "@KloutBot leaderboard" and "@KloutBot help" are commands too.
-    words = [w.lower() for w in _MENTION.sub(" ", text).split()]
-    for word in words:
-        if word in ("leaderboard", "help", "privacy"):
+    raw_words = _MENTION.sub(" ", text).split()
+    words = [w.lower() for w in raw_words]
+    for i, word in enumerate(words):
+        if word == "privacy":
+            # "@KloutBot privacy forget confirm K7QX2M": the rest are its arguments (a
+            # confirmation code keeps its case; punctuation around words is dropped).
+            args = tuple(w.strip(".,!?;:") for w in raw_words[i + 1:i + 4])
+            return ParsedCommand(word, tuple(a for a in args if a), others,
+                                 addressed_bot=True)
+        if word in ("leaderboard", "help"):
             return ParsedCommand(word, (), others, addressed_bot=True)
     return ParsedCommand("klout", (), others, addressed_bot=True)
 

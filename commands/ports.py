@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
+from commands.privacy_types import NetworkScore, Privacy
 from commands.types import Person
 
 CardStatus = Literal["scored", "unscored", "unknown", "opted_out"]
@@ -40,6 +41,9 @@ class ScoreCard:
     components: dict[str, float] = field(default_factory=dict)
     model_version: str = ""
     source: Literal["observed", "public_metrics"] = "observed"
+    # Set when the member linked accounts on other networks: the score above is then
+    # the combination, and these are its parts (this network first).
+    networks: tuple[NetworkScore, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,3 +80,6 @@ class Ports(Protocol):
 
     @property
     def bot_name(self) -> str: ...
+
+    @property
+    def privacy(self) -> Privacy: ...

@@ -72,3 +72,6 @@ class Reply:
     attachments: tuple[Attachment, ...] = ()
     pager: Pager | None = None
     tone: Literal["info", "error", "refusal"] = "info"
+    # The adapter may drop this reply where silence is acceptable (an X mention, a text
+    # message); interactive commands (a Discord slash command) still answer, ephemerally.
+    quiet: bool = False

@@ -9,7 +9,7 @@ Pipeline (docs/scoring.md has the formula with every constant):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 import numpy as np
@@ -99,8 +99,14 @@ def score_arrays(
     facts: AccountFacts | None,
     now: float | datetime,
     config: ScoringConfig = _DEFAULT,
+    *,
+    on_stage: Callable[[str], None] | None = None,
 ) -> ScoreArrays:
-    """Score every user. Deterministic and independent of event order."""
+    """Score every user. Deterministic and independent of event order.
+
+    `on_stage`, if given, is called with "aggregate", "propagate" and "map" as each
+    stage ends, so a caller can time them (this module never reads a clock).
+    """
     problems = config.validate()
     if problems:
         raise ValueError("invalid scoring config: " + "; ".join(problems))
@@ -112,7 +118,11 @@ def score_arrays(
     target = np.asarray(interactions.target)[keep]
     graph = pair_graph(actor, target, amount, n, config)
     matrix = transfer_matrix(graph)
+    if on_stage is not None:
+        on_stage("aggregate")
     fixed = solve(matrix, config)
+    if on_stage is not None:
+        on_stage("propagate")
     propagated = fixed.raw
     # The weights that produced `propagated`, so raw_i == sum_j s_ji * give_rate_j exactly
     # and explain_user reproduces the rescore instead of one iteration past it.
@@ -134,9 +144,12 @@ def score_arrays(
     raw = with_audience_array(propagated, prior)
     raw[is_bot] = 0.0
     by_platform = _split_by_platform(interactions, keep, amount, graph, give_rate, propagated)
+    score = scores_from_raw(raw)
+    if on_stage is not None:
+        on_stage("map")
     return ScoreArrays(
         raw=raw,
-        score=scores_from_raw(raw),
+        score=score,
         propagated=propagated,
         prior=prior,
         received_weight=received,

@@ -7,6 +7,15 @@ from typing import Protocol, runtime_checkable
 from commands.types import Reply
 
 
+class DeliveryError(Exception):
+    """`Adapter.send` could not post. `retryable` says whether trying later may work
+    (a rate limit or outage) or not (missing permission, unknown channel)."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
 @runtime_checkable
 class Adapter(Protocol):
     """A platform connection: receive until closed, send replies, close.

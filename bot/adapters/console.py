@@ -12,11 +12,15 @@ import asyncio
 import logging
 import re
 import sys
+from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 
 from bot.app import KloutApp
 from bot.ingest import Activity
+from bot.leaderboards.target import PostRef
 from bot.render import Rendered
+from bot.services.linking import StaticXVerifier
 from commands.errors import UserError
 from commands.parse import clean, parse
 from commands.types import Person, Reply, Request
@@ -41,6 +45,11 @@ class ConsoleAdapter:
         self.stdout = stdout or sys.stdout
         self.prompt = self.stdin.isatty() if prompt is None else prompt
         self._closed = False
+        app.adapters.setdefault(PLATFORM, self)
+        # Without the X adapter, `xbio HANDLE TEXT` stands in for editing an X bio, so
+        # /link twitter can be tried (and tested) end to end in the console.
+        if app.privacy.verifier("twitter") is None:
+            app.privacy.use_verifier("twitter", StaticXVerifier())
 
     # -- Adapter protocol -------------------------------------------------
     async def run(self) -> None:
@@ -58,9 +67,20 @@ class ConsoleAdapter:
         await self.app.writer.flush()
 
     async def send(self, destination: str, reply: Reply) -> str | None:
+        """Print to the terminal as `[destination] text`. The post is kept in the
+        database first, like a platform keeps a message, so the bot can read its own
+        recent posts back (recent_own_posts) after a crash."""
         rendered = self.app.renderer.render(reply, PLATFORM)
-        self._write(f"[{destination}] {_plain(rendered)}")
-        return None
+        text = _plain(rendered)
+        message_id = await self.app.store.leaderboards.record_console_post(
+            destination, text, int(self.app.clock.now().timestamp()))
+        self._write(f"[{destination}] {text}")
+        return str(message_id)
+
+    async def recent_own_posts(self, destination: str, since: datetime) -> list[PostRef]:
+        posts = await self.app.store.leaderboards.console_posts(destination,
+                                                                int(since.timestamp()))
+        return [PostRef(str(p.id), p.text) for p in posts]
 
     async def close(self) -> None:
         self._closed = True
@@ -98,6 +118,11 @@ class ConsoleAdapter:
         if low == "/rescore":
             await self.app.rescore_community(PLATFORM, self.community)
             return self._ack("rescored")
+        if low == "/community":
+            self.community = _valid_name(rest.strip())
+            return self._ack("community", community=self.community)
+        if low == "xbio":
+            return self._set_x_bio(rest)
         if low in ("post", "say"):
             return await self._post(rest)
         if low == "reply":
@@ -117,8 +142,31 @@ class ConsoleAdapter:
             unresolved=unresolved, now=self.app.clock.now(), channel="console",
             community_name=self.community, is_admin=True,
         )
-        _, rendered = await self.app.handle(request)
-        return _plain(rendered)
+        reply, rendered = await self.app.handle(request)
+        out = _plain(rendered)
+        for attachment in reply.attachments:
+            path = self._save(attachment.filename, attachment.data)
+            out += "\n" + self._ack("saved", path=str(path))
+        return out
+
+    def _save(self, filename: str, data: bytes) -> Path:
+        """Attachments (data exports) go next to the database, named after the user."""
+        folder = Path(self.app.db_path).expanduser().resolve().parent
+        if self.app.db_path == ":memory:":
+            folder = Path.cwd()
+        path = folder / f"{self.user}-{Path(filename).name}"
+        path.write_bytes(data)
+        return path
+
+    def _set_x_bio(self, rest: str) -> str:
+        handle, _, bio = rest.strip().partition(" ")
+        handle = handle.lstrip("@")
+        verifier = self.app.privacy.verifier("twitter")
+        if not re.fullmatch(r"[A-Za-z0-9_]{1,15}", handle) or not isinstance(
+                verifier, StaticXVerifier):
+            raise UserError("console_bad_xbio")
+        verifier.set_bio(handle, bio)
+        return self._ack("xbio", handle=handle)
 
     async def _post(self, text: str) -> str:
         """A message, plus one mention event per @name in it. The text is not stored."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from datetime import datetime
 from typing import Literal
@@ -22,6 +23,8 @@ class InfluenceService:
         self.store = store
         self.config = config
         self.page_size = page_size
+        # community -> (cache key, score rows, ranks of opted-out scored members)
+        self._visible: dict[int, tuple[object, int, list[int]]] = {}
 
     async def card(self, platform: str, community: str, person: Person,
                    now: datetime) -> ScoreCard:
@@ -47,14 +50,15 @@ class InfluenceService:
             comm.id, [int(a) for a, _ in explanation.top_contributors[:3]])
         contributors = tuple(Contributor(names.get(int(a), "someone"), share)
                              for a, share in explanation.top_contributors[:3])
+        total, opted_out = await self._visibility(comm.id)
         return ScoreCard(
             status="scored",
             name=name,
             score=row.score,
             tier=self.config.tier_for(row.score),
             change_week=None if week_ago is None else row.score - week_ago,
-            rank=await self.store.scores.visible_rank(comm.id, account.id),
-            members=await self.store.scores.count(comm.id),
+            rank=row.rank - bisect.bisect_left(opted_out, row.rank),
+            members=total - len(opted_out),
             summary_key=explanation.summary_key,
             trend=trend,
             top_contributors=contributors,
@@ -78,25 +82,49 @@ class InfluenceService:
             profiles=[Profile(me, followers=followers, listed=listed)],
             previous_score=previous, config=self.config)
 
+    async def members(self, community_id: int) -> int:
+        """Scored members who have not opted out."""
+        total, opted_out = await self._visibility(community_id)
+        return total - len(opted_out)
+
+    async def _visibility(self, community_id: int) -> tuple[int, list[int]]:
+        """(score rows, ranks of opted-out scored members), cached: counting a big board
+        per request costs ~40 ms at 1M members. Both only change with a rescore, a forget
+        or an opt-out, which is what the cache key follows (two small lookups)."""
+        key = (await self.store.scores.rescore_state(community_id),
+               self.store.privacy.generation, await self.store.accounts.opted_out_digest())
+        cached = self._visible.get(community_id)
+        if cached is None or cached[0] != key:
+            cached = (key, await self.store.scores.total(community_id),
+                      await self.store.scores.opted_out_ranks(community_id))
+            self._visible[community_id] = cached
+        return cached[1], cached[2]
+
     async def board(self, platform: str, community: str, page: int, now: datetime,
-                    period: Literal["week", "alltime"]) -> BoardPage:
+                    period: Literal["week", "alltime"], size: int | None = None) -> BoardPage:
+        """One page of the board. `size` overrides the page size (the weekly post's top N
+        comes through here too, so it always agrees with /leaderboard)."""
+        size = size or self.page_size
         comm = await self.store.communities.get(platform, community)
         if comm is None:
             return BoardPage((), 1, 1, 0, period)
-        members = await self.store.scores.count(comm.id)
-        pages = max(1, math.ceil(members / self.page_size))
-        offset = (page - 1) * self.page_size
+        members = await self.members(comm.id)
+        pages = max(1, math.ceil(members / size))
+        offset = (page - 1) * size
         if page > pages:
             return BoardPage((), page, pages, members, period)
         if period == "week":
-            today = int(now.timestamp() // DAY)
-            entries = await self.store.scores.board(comm.id, offset, self.page_size,
-                                                    today - WEEK_DAYS)
+            entries = await self.store.scores.board(comm.id, offset, size, week_ago_day(now))
         else:
-            entries = await self.store.scores.board_alltime(comm.id, offset, self.page_size)
+            entries = await self.store.scores.board_alltime(comm.id, offset, size)
         lines = tuple(BoardLine(e.rank, e.name, e.score, self.config.tier_for(e.score),
                                 e.change) for e in entries)
         return BoardPage(lines, page, pages, members, period)
+
+
+def week_ago_day(now: datetime) -> int:
+    """The UTC day whose snapshot "this week" compares against."""
+    return int(now.timestamp() // DAY) - WEEK_DAYS
 
 
 def _weekly(history: list[tuple[int, int]], today: int) -> tuple[int, ...]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from bot.storage import Storage
+from bot.storage.scores import ScoreTable
 from scoring.config import ScoringConfig
 from scoring.engine import AccountFacts, InteractionArrays, score_arrays
 
@@ -24,6 +25,8 @@ class RescoreResult:
     events: int
     seconds: float
     converged: bool
+    # Wall seconds per stage: read, facts, aggregate, propagate, map, write.
+    stages: dict[str, float] = field(default_factory=dict)
 
 
 class Rescorer:
@@ -52,37 +55,54 @@ class Rescorer:
         return await self.rescore(community_id, now)
 
     async def _rescore(self, community_id: int, now: float) -> RescoreResult:
-        started = time.perf_counter()
+        stages = _Stages()
         since = int(now - self.config.window_days * DAY)
         graph = await self.store.events.load_graph(community_id, since, int(now))
+        events, events_seen = graph.events, graph.max_event_id
+        stages.mark("read")
         ids = graph.account_ids
-        facts_rows = await self.store.accounts.facts(ids.tolist())
-        n = len(ids)
-        is_bot = np.zeros(n, dtype=bool)
-        followers = np.full(n, np.nan)
-        listed = np.full(n, np.nan)
-        position = {int(a): i for i, a in enumerate(ids.tolist())}
-        for account_id, bot, fol, lst in facts_rows:
-            i = position[account_id]
-            is_bot[i] = bot
-            if fol is not None:
-                followers[i] = fol
-            if lst is not None:
-                listed[i] = lst
-        arrays = InteractionArrays(graph.actor, graph.target, graph.kind, graph.ts, n,
+        facts = await self.store.accounts.fact_arrays(ids)
+        stages.mark("facts")
+        arrays = InteractionArrays(graph.actor, graph.target, graph.kind, graph.ts, len(ids),
                                    graph.weight)
-        result = score_arrays(arrays, AccountFacts(is_bot, followers, listed), now, self.config)
-        keep = ~is_bot
-        order = np.lexsort((ids, -result.raw))
-        order = order[keep[order]]
-        rows = [
-            (int(ids[i]), int(result.score[i]), float(result.raw[i]), rank + 1,
-             float(result.give_rate[i]))
-            for rank, i in enumerate(order.tolist())
-        ]
-        await self.store.scores.replace_all(community_id, rows, result.model_version, int(now),
-                                            graph.max_event_id)
-        seconds = time.perf_counter() - started
-        log.info("rescored community %s: %s members, %s events in %.2fs", community_id,
-                 len(rows), graph.events, seconds)
-        return RescoreResult(community_id, len(rows), graph.events, seconds, result.converged)
+        # Seconds of numpy work: off the event loop, so the bot keeps answering meanwhile.
+        result = await asyncio.to_thread(
+            score_arrays, arrays, AccountFacts(facts.is_bot, facts.followers, facts.listed),
+            now, self.config, on_stage=stages.mark)
+        del arrays, graph
+        # Highest raw first; a stable sort keeps equal raws in account id order (ids
+        # are sorted). Bots neither give nor receive, and get no row.
+        order = np.argsort(-result.raw, kind="stable")
+        order = order[~facts.is_bot[order]]
+        rank = np.zeros(len(ids), dtype=np.int64)
+        rank[order] = np.arange(1, len(order) + 1)
+        kept = ~facts.is_bot
+        table = ScoreTable(ids[kept], result.score[kept], result.raw[kept],
+                           result.give_rate[kept], rank[kept])
+        await self.store.scores.replace_table(community_id, table, result.model_version,
+                                              int(now), events_seen)
+        stages.mark("write")
+        log.info("rescored community %s: %s members, %s events in %.2fs (%s)", community_id,
+                 len(order), events, stages.total, stages)
+        return RescoreResult(community_id, len(order), events, stages.total, result.converged,
+                             stages.seconds)
+
+
+class _Stages:
+    """Wall time of each stage of a rescore, in order."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    def mark(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = now - self.last
+        self.last = now
+
+    @property
+    def total(self) -> float:
+        return self.last - self.started
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name} {s:.2f}s" for name, s in self.seconds.items())

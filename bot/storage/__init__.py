@@ -5,10 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.storage.accounts import AccountRepository, CommunityRepository
+from bot.storage.backfill import BackfillRepository
 from bot.storage.db import Database
 from bot.storage.errors import StorageError
 from bot.storage.events import EventRepository, EventWriter
+from bot.storage.guild_settings import GuildSettingsRepository
+from bot.storage.leaderboards import LeaderboardRepository
 from bot.storage.models import Account, BoardEntry, Community, EventRow, ScoreRow
+from bot.storage.privacy import PrivacyRepository
+from bot.storage.role_grants import RoleGrantRepository
 from bot.storage.scores import ScoreRepository
 
 __all__ = [
@@ -27,6 +32,11 @@ class Storage:
         self.accounts = AccountRepository(self.db)
         self.events = EventRepository(self.db)
         self.scores = ScoreRepository(self.db)
+        self.leaderboards = LeaderboardRepository(self.db)
+        self.guild_settings = GuildSettingsRepository(self.db)
+        self.backfill = BackfillRepository(self.db)
+        self.role_grants = RoleGrantRepository(self.db)
+        self.privacy = PrivacyRepository(self.db, self.accounts, self.communities)
 
     async def __aenter__(self) -> Storage:
         await self.db.open()

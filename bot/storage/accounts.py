@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 import aiosqlite
+import numpy as np
 
+from bot.storage.bulk import FactArrays, load_facts
 from bot.storage.db import Database
 from bot.storage.models import Account, Community
 
@@ -49,6 +52,10 @@ class CommunityRepository:
         self._cache[key] = community
         return community
 
+    def peek(self, platform: str, external_id: str) -> Community | None:
+        """The community if this process has already ensured it; never touches the disk."""
+        return self._cache.get((platform, external_id))
+
     async def get(self, platform: str, external_id: str) -> Community | None:
         cached = self._cache.get((platform, external_id))
         if cached is not None:
@@ -66,11 +73,22 @@ class CommunityRepository:
             "WHERE removed_at IS NULL ORDER BY id")
         return [Community(r["id"], r["platform"], r["external_id"], r["name"]) for r in rows]
 
+    def drop_cached(self, platform: str, external_id: str) -> None:
+        """Forget the cached row (after a wipe, a purge or a removal changed it)."""
+        self._cache.pop((platform, external_id), None)
+
 
 class AccountRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._ids: dict[tuple[str, str], int] = {}
+
+    def drop_cached(self, platform: str, external_id: str) -> None:
+        """Forget a cached id (the account was deleted; a new one gets a new id)."""
+        self._ids.pop((platform, external_id), None)
+
+    def drop_all_cached(self) -> None:
+        self._ids.clear()
 
     async def ensure(
         self,
@@ -135,7 +153,13 @@ class AccountRepository:
             out.extend((int(r[0]), bool(r[1]), r[2], r[3]) for r in rows)
         return out
 
+    async def fact_arrays(self, account_ids: np.ndarray) -> FactArrays:
+        """Facts of many accounts (sorted ids) as arrays, in one read off the event loop."""
+        return await self.db.run_sync(lambda conn: load_facts(conn, account_ids))
+
     async def names(self, community_id: int, account_ids: list[int]) -> dict[int, str]:
+        """Names to show for these accounts here; opted-out members are left out (they
+        asked not to be shown, including as someone else's contributor)."""
         out: dict[int, str] = {}
         for start in range(0, len(account_ids), 900):
             chunk = account_ids[start:start + 900]
@@ -143,7 +167,8 @@ class AccountRepository:
             rows = await self.db.fetchall(
                 "SELECT a.id, coalesce(m.display_name, a.display_name, a.handle, "
                 "a.external_id) FROM accounts a LEFT JOIN members m ON m.account_id = a.id "
-                f"AND m.community_id = ? WHERE a.id IN ({marks})", (community_id, *chunk))
+                f"AND m.community_id = ? WHERE a.id IN ({marks}) AND a.opted_out = 0",
+                (community_id, *chunk))
             out.update((int(r[0]), str(r[1])) for r in rows)
         return out
 
@@ -178,6 +203,63 @@ class AccountRepository:
             "display_name = coalesce(excluded.display_name, members.display_name), "
             "last_seen = max(coalesce(members.last_seen, 0), excluded.last_seen)",
             (community_id, account_id, display_name, seen))
+
+    async def upsert_many(
+        self, rows: Sequence[tuple[str, str, str | None, str | None, bool | None, int | None]],
+    ) -> dict[tuple[str, str], int]:
+        """Bulk `ensure`: rows are (platform, external_id, display_name, handle, is_bot,
+        updated_at); None leaves a stored value alone. Returns (platform, external_id) -> id."""
+        if not rows:
+            return {}
+        params = [(p, e, h, d, None if b is None else int(b), u, None if b is None else int(b))
+                  for p, e, d, h, b, u in rows]
+        wanted: dict[str, list[str]] = {}
+        for p, e, *_ in rows:
+            wanted.setdefault(p, []).append(e)
+        found: dict[tuple[str, str], int] = {}
+        async with self.db.write() as conn:
+            await conn.executemany(
+                "INSERT INTO accounts (platform, external_id, handle, display_name, is_bot, "
+                "updated_at) VALUES (?, ?, ?, ?, coalesce(?, 0), ?) "
+                "ON CONFLICT (platform, external_id) DO UPDATE SET "
+                "handle = coalesce(excluded.handle, accounts.handle), "
+                "display_name = coalesce(excluded.display_name, accounts.display_name), "
+                "is_bot = coalesce(?, accounts.is_bot), "
+                "updated_at = coalesce(excluded.updated_at, accounts.updated_at)", params)
+            for platform, ids in wanted.items():
+                unique = list(dict.fromkeys(ids))
+                for start in range(0, len(unique), 900):  # SQLite's bound-parameter limit
+                    chunk = unique[start:start + 900]
+                    marks = ",".join("?" * len(chunk))
+                    cur = await conn.execute(
+                        f"SELECT external_id, id FROM accounts WHERE platform = ? "
+                        f"AND external_id IN ({marks})", (platform, *chunk))
+                    found.update(((platform, str(r[0])), int(r[1]))
+                                 for r in await cur.fetchall())
+        self._ids.update(found)
+        return found
+
+    async def touch_members(self, rows: Sequence[tuple[int, int, str | None, int]]) -> None:
+        """Bulk `touch_member`: rows are (community_id, account_id, display_name, seen)."""
+        if rows:
+            await self.db.executemany(
+                "INSERT INTO members (community_id, account_id, display_name, last_seen) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (community_id, account_id) DO UPDATE SET "
+                "display_name = coalesce(excluded.display_name, members.display_name), "
+                "last_seen = max(coalesce(members.last_seen, 0), excluded.last_seen)", rows)
+
+    async def opted_out_digest(self) -> tuple[int, int]:
+        """(how many, sum of ids) of opted-out accounts: changes whenever the set does,
+        and costs a walk of the small opted-out index, so it can key caches."""
+        row = await self.db.fetchone(
+            "SELECT count(*), coalesce(sum(id), 0) FROM accounts WHERE opted_out = 1")
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    async def bot_ids(self, platform: str) -> list[str]:
+        """External ids of the accounts known to be bots on a platform."""
+        rows = await self.db.fetchall(
+            "SELECT external_id FROM accounts WHERE platform = ? AND is_bot = 1", (platform,))
+        return [str(r[0]) for r in rows]
 
     async def member_name(self, community_id: int, account_id: int) -> str | None:
         row = await self.db.fetchone(

@@ -188,6 +188,28 @@ class Database:
         async with self.write() as conn:
             await conn.executemany(sql, rows)
 
+    @contextlib.asynccontextmanager
+    async def erasing(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction whose deletes leave nothing readable behind: SQLite
+        overwrites deleted content with zeros (secure_delete), and afterwards the WAL,
+        which still holds old copies of the pages, is checkpointed and truncated."""
+        if self._writer is None:
+            raise StorageError("closed", f"database {self.path} is not open")
+        conn = self._writer
+        row = await (await conn.execute("PRAGMA secure_delete")).fetchone()
+        previous = int(row[0]) if row else 0
+        await conn.execute("PRAGMA secure_delete = ON")
+        try:
+            async with self.write() as tx:
+                yield tx
+        finally:
+            await conn.execute(f"PRAGMA secure_delete = {previous}")
+        async with self._write_lock:
+            try:
+                await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:  # a busy reader only delays the truncation
+                log.warning("checkpoint after erasing data in %s failed: %s", self.path, exc)
+
     async def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run a bulk read in a worker thread on a private read-only connection."""
         def work() -> T:

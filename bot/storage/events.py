@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
-import sqlite3
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
-import numpy as np
-
+from bot.storage.bulk import GraphArrays, load_window
 from bot.storage.db import Database
 from bot.storage.errors import StorageError
 from bot.storage.models import EventRow
@@ -32,7 +28,7 @@ class EventRepository:
     async def add_many(self, rows: Sequence[EventRow]) -> None:
         """Insert in one transaction; duplicates (same source/kind/actor/target) are ignored."""
         if rows:
-            await self.db.executemany(_INSERT, [_params(r) for r in rows])
+            await self.db.executemany(_INSERT, rows)  # EventRow is the parameter tuple
 
     async def remove_source(self, community_id: int, source: str, *, kind: int | None = None,
                             actor_id: int | None = None) -> int:
@@ -69,7 +65,7 @@ class EventRepository:
     async def load_graph(self, community_id: int, since: int, until: int) -> GraphArrays:
         """Every event of the community with since <= ts <= until, as arrays."""
         return await self.db.run_sync(
-            lambda conn: _load_graph(conn, community_id, since, until))
+            lambda conn: load_window(conn, community_id, since, until))
 
     async def incoming(self, community_id: int, target_id: int, since_ts: int
                        ) -> list[tuple[int, int, int, float]]:
@@ -78,50 +74,6 @@ class EventRepository:
             "SELECT actor_id, kind, ts, weight FROM events WHERE target_id = ? "
             "AND community_id = ? AND ts >= ?", (target_id, community_id, since_ts))
         return [(int(r[0]), int(r[1]), int(r[2]), float(r[3])) for r in rows]
-
-
-@dataclass(frozen=True)
-class GraphArrays:
-    """A community's events in a window, as dense arrays for the scoring core.
-
-    account_ids[i] is the account behind index i; target is -1 for no target.
-    """
-
-    account_ids: np.ndarray
-    actor: np.ndarray
-    target: np.ndarray
-    kind: np.ndarray
-    ts: np.ndarray
-    weight: np.ndarray
-    events: int
-    max_event_id: int
-
-
-def _load_graph(conn: sqlite3.Connection, community_id: int, since: int, until: int
-                ) -> GraphArrays:
-    cur = conn.execute(
-        "SELECT id, actor_id, target_id, kind, ts, weight FROM events "
-        "WHERE community_id = ? AND ts >= ? AND ts <= ?", (community_id, since, until))
-    # One flat float64 stream avoids a Python object per row; ids stay exact below 2**53.
-    flat = np.fromiter(itertools.chain.from_iterable(cur), dtype=np.float64)
-    table = flat.reshape(-1, 6)
-    row = conn.execute("SELECT coalesce(max(id), 0) FROM events WHERE community_id = ?",
-                       (community_id,)).fetchone()
-    actor_ids = table[:, 1].astype(np.int64)
-    target_ids = table[:, 2].astype(np.int64)
-    has_target = target_ids > 0
-    account_ids, inverse = np.unique(
-        np.concatenate([actor_ids, target_ids[has_target]]), return_inverse=True)
-    m = len(actor_ids)
-    actor = inverse[:m]
-    target = np.full(m, -1, dtype=np.int64)
-    target[has_target] = inverse[m:]
-    return GraphArrays(account_ids, actor, target, table[:, 3].astype(np.uint8),
-                       table[:, 4].copy(), table[:, 5].copy(), m, int(row[0]) if row else 0)
-
-
-def _params(r: EventRow) -> tuple[object, ...]:
-    return (r.community_id, r.kind, r.actor_id, r.target_id, r.ts, r.channel, r.source, r.weight)
 
 
 class EventWriter:
@@ -142,6 +94,7 @@ class EventWriter:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
+        self._before_flush: list[Callable[[], Awaitable[None]]] = []
         self.written = 0
         self.failed_batches = 0
 
@@ -162,9 +115,21 @@ class EventWriter:
         if len(self._pending) >= self.batch_size:
             self._wakeup.set()
 
+    def before_flush(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run `hook` at the start of every flush: a producer that queues work which is not
+        rows yet (activities whose accounts are new) turns it into rows there, so `flush`
+        still means "everything submitted so far is on disk"."""
+        self._before_flush.append(hook)
+
+    def wake(self) -> None:
+        """Flush soon instead of at the next interval."""
+        self._wakeup.set()
+
     async def flush(self) -> int:
         """Write everything pending now; returns the number of rows written."""
         async with self._flush_lock:
+            for hook in self._before_flush:
+                await hook()
             batch, self._pending = self._pending, []
             if not batch:
                 return 0

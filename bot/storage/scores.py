@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from bot.storage.db import Database
 from bot.storage.models import BoardEntry, ScoreRow
+from bot.storage.rescore_writes import ScoreTable, write_rescore
+
+__all__ = ["ScoreRepository", "ScoreTable"]
 
 SECONDS_PER_DAY = 86_400
 
@@ -21,9 +26,29 @@ class ScoreRepository:
         return ScoreRow(*row) if row else None
 
     async def count(self, community_id: int) -> int:
+        """Scored members who have not opted out."""
+        return await self.total(community_id) - await self.opted_out_count(community_id)
+
+    async def total(self, community_id: int) -> int:
+        """Every score row of the community. Walks the community's whole index range
+        (about a second at 1M members): callers on a request path cache it per rescore."""
         row = await self.db.fetchone(
-            "SELECT count(*) FROM scores s JOIN accounts a ON a.id = s.account_id "
-            "WHERE s.community_id = ? AND a.opted_out = 0", (community_id,))
+            "SELECT count(*) FROM scores WHERE community_id = ?", (community_id,))
+        return int(row[0]) if row else 0
+
+    async def opted_out_ranks(self, community_id: int) -> list[int]:
+        """Ranks of the scored members who opted out, ascending (see opted_out_count)."""
+        rows = await self.db.fetchall(
+            "SELECT s.rank FROM accounts a CROSS JOIN scores s WHERE a.opted_out = 1 "
+            "AND s.community_id = ? AND s.account_id = a.id ORDER BY s.rank", (community_id,))
+        return [int(r[0]) for r in rows]
+
+    async def opted_out_count(self, community_id: int) -> int:
+        """Scored members who opted out. From the few opted-out accounts (a partial index)
+        to their score rows: never a pass over the community's scores."""
+        row = await self.db.fetchone(
+            "SELECT count(*) FROM accounts a CROSS JOIN scores s WHERE a.opted_out = 1 "
+            "AND s.community_id = ? AND s.account_id = a.id", (community_id,))
         return int(row[0]) if row else 0
 
     async def board_alltime(self, community_id: int, offset: int, limit: int
@@ -61,10 +86,13 @@ class ScoreRepository:
 
     async def visible_rank(self, community_id: int, account_id: int) -> int | None:
         """Rank among members who have not opted out."""
+        # Counted from the opted-out accounts (few, partial index), not from every member
+        # ranked above: the latter is a scan of up to the whole board.
         row = await self.db.fetchone(
-            "SELECT s.rank, (SELECT count(*) FROM scores s2 JOIN accounts a2 ON a2.id = "
-            "s2.account_id WHERE s2.community_id = s.community_id AND s2.rank < s.rank "
-            "AND a2.opted_out = 1) FROM scores s WHERE s.community_id = ? AND s.account_id = ?",
+            "SELECT s.rank, (SELECT count(*) FROM accounts a2 CROSS JOIN scores s2 "
+            "WHERE a2.opted_out = 1 AND s2.community_id = s.community_id "
+            "AND s2.account_id = a2.id AND s2.rank < s.rank) "
+            "FROM scores s WHERE s.community_id = ? AND s.account_id = ?",
             (community_id, account_id))
         return int(row[0]) - int(row[1]) if row else None
 
@@ -99,25 +127,19 @@ class ScoreRepository:
                           rows: Sequence[tuple[int, int, float, int, float]],
                           model_version: str, computed_at: int, events_seen: int) -> None:
         """Swap in a full rescore: rows are (account_id, score, raw, rank, give_rate)."""
-        day = computed_at // SECONDS_PER_DAY
+        columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
+        account_id, score, raw, rank, give_rate = (np.asarray(c) for c in columns)
+        await self.replace_table(
+            community_id, ScoreTable(account_id, score, raw, give_rate, rank),
+            model_version, computed_at, events_seen)
+
+    async def replace_table(self, community_id: int, table: ScoreTable, model_version: str,
+                            computed_at: int, events_seen: int) -> None:
+        """Swap in a full rescore, record the day's snapshot and the rescore state, in one
+        transaction (readers see the old scores or the new, never a mix)."""
         async with self.db.write() as conn:
-            await conn.execute("DELETE FROM scores WHERE community_id = ?", (community_id,))
-            await conn.executemany(
-                "INSERT INTO scores (community_id, account_id, score, raw, rank, give_rate, "
-                "model_version, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(community_id, a, s, raw, rank, give, model_version, computed_at)
-                 for a, s, raw, rank, give in rows])
-            # One snapshot per day: the latest rescore of the day wins.
-            await conn.executemany(
-                "INSERT INTO score_history (community_id, account_id, day, score, model_version) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (community_id, account_id, day) "
-                "DO UPDATE SET score = excluded.score, model_version = excluded.model_version",
-                [(community_id, a, day, s, model_version) for a, s, _raw, _rank, _give in rows])
-            await conn.execute(
-                "INSERT INTO rescore_state (community_id, computed_at, events_seen) "
-                "VALUES (?, ?, ?) ON CONFLICT (community_id) DO UPDATE SET "
-                "computed_at = excluded.computed_at, events_seen = excluded.events_seen",
-                (community_id, computed_at, events_seen))
+            await write_rescore(conn, community_id, table, model_version, computed_at,
+                                events_seen)
 
     async def add_history(self, community_id: int, day: int,
                           rows: Sequence[tuple[int, int]], model_version: str) -> None:

@@ -1,0 +1,379 @@
+"""End-to-end rescore of what the bot has stored, against networkx and a bare kernel.
+
+    python bench/bench_rescore.py                   # 1M members / 10M events, then 100k / 1M
+    python bench/bench_rescore.py --small           # 100k / 1M only
+    python bench/bench_rescore.py --networkx-large  # networkx on 1M / 10M too (~1 min, ~3 GB)
+    python bench/bench_rescore.py --keep DIR        # keep the loaded databases in DIR and
+                                                    # reuse them next time (setup is slow)
+    python bench/bench_rescore.py --history-days 30 # members already have 30 daily snapshots
+
+Setup (not timed, but reported): a synthetic power-law community
+(scoring.synthetic.power_law_community) is stored in a real SQLite file with the
+bot's own schema (bot.storage migrations), bulk-loaded with sqlite3 executemany
+in timestamp order, the way events arrive. A few accounts are bots, some have
+audience facts, and 0.1% of events carry a weight other than 1.
+
+Then each measurement runs in its own child process, so every peak RSS (VmHWM)
+is that measurement's own:
+- the rescore exactly as the bot runs it (bot.services.rescore.Rescorer.rescore):
+  read from SQLite, account facts, aggregate, propagate, map to 1..100, write back
+  scores, ranks, the daily history and the rescore state. Three runs: on a fresh
+  database, again an hour later (same day: today's snapshot is replaced), and the
+  next day (a new snapshot per member).
+- the in-memory kernel on the same graph: the propagation alone and a bare
+  scipy.sparse power iteration on the pre-built matrix, same iteration count.
+- networkx: building the nx.DiGraph from the same aggregated pairs, then
+  nx.pagerank. By default on 100k / 1M only (--networkx-large for 1M / 10M).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_kernel import bare_kernel, peak_rss_mb  # noqa: E402
+
+from scoring import AccountFacts, InteractionArrays, ScoringConfig, score_arrays  # noqa: E402
+from scoring.engine import counted_events  # noqa: E402
+from scoring.propagation import pair_graph, solve, transfer_matrix  # noqa: E402
+from scoring.synthetic import DEFAULT_NOW, power_law_community  # noqa: E402
+
+SIZES = {"large": (1_000_000, 10_000_000), "small": (100_000, 1_000_000)}
+PLATFORM, COMMUNITY = "discord", "bench"
+HOUR, DAY = 3_600, 86_400
+BOT_SHARE, AUDIENCE_SHARE, WEIGHTED_SHARE = 0.001, 0.05, 0.001
+RUNS = (("first", 0), ("again +1h", HOUR), ("next day", DAY))
+
+
+# ---------------------------------------------------------------------------
+# Setup: a stored community.
+
+
+def stored_community(n_users: int, n_events: int, seed: int) -> dict[str, np.ndarray]:
+    """The synthetic community as the bot would store it: account ids 1..n, integer
+    seconds, target 0 for none, plus account facts and a few weighted events."""
+    arrays = power_law_community(n_users, n_events, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    order = np.argsort(arrays.ts, kind="stable")  # events arrive in time order
+    weight = np.ones(n_events)
+    weighted = rng.random(n_events) < WEIGHTED_SHARE
+    weight[weighted] = rng.choice([0.5, 2.0, 3.0], int(weighted.sum()))
+    followers = np.where(rng.random(n_users) < AUDIENCE_SHARE,
+                         np.floor(rng.lognormal(5, 2, n_users)), -1).astype(np.int64)
+    return {
+        "actor": arrays.actor[order].astype(np.int64) + 1,
+        "target": np.where(arrays.target < 0, 0, arrays.target.astype(np.int64) + 1)[order],
+        "kind": arrays.kind[order],
+        "ts": np.floor(arrays.ts[order]).astype(np.int64),
+        "weight": weight,
+        "is_bot": rng.random(n_users) < BOT_SHARE,
+        "followers": followers,
+    }
+
+
+def build_db(path: Path, data: dict[str, np.ndarray]) -> dict[str, float]:
+    from bot.storage import Storage
+
+    async def migrate() -> None:
+        async with Storage(path):
+            pass
+
+    started = time.perf_counter()
+    asyncio.run(migrate())
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA synchronous = OFF")  # a bulk load; the layout is what matters
+    n_users = len(data["is_bot"])
+    ids = range(1, n_users + 1)
+    followers = [None if f < 0 else f for f in data["followers"].tolist()]
+    with conn:
+        conn.execute("INSERT INTO communities (id, platform, external_id, name) "
+                     "VALUES (1, ?, ?, 'Bench')", (PLATFORM, COMMUNITY))
+        conn.executemany(
+            "INSERT INTO accounts (id, platform, external_id, display_name, is_bot, followers, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            zip(ids, itertools.repeat(PLATFORM), (str(10**17 + i) for i in ids),
+                (f"member{i}" for i in ids), data["is_bot"].astype(int).tolist(), followers,
+                itertools.repeat(int(DEFAULT_NOW)), strict=False))
+        conn.executemany(
+            "INSERT INTO members (community_id, account_id, display_name, last_seen) "
+            "VALUES (1, ?, NULL, ?)", zip(ids, itertools.repeat(int(DEFAULT_NOW))))
+    accounts_s = time.perf_counter() - started
+    n_events = len(data["actor"])
+    with conn:
+        conn.executemany(
+            "INSERT INTO events (community_id, kind, actor_id, target_id, ts, channel, source, "
+            "weight) VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
+            zip(data["kind"].tolist(), data["actor"].tolist(), data["target"].tolist(),
+                data["ts"].tolist(), (f"c{i % 40}" for i in range(n_events)),
+                (str(2 * 10**17 + i) for i in range(n_events)), data["weight"].tolist(),
+                strict=True))
+    conn.close()
+    total = time.perf_counter() - started
+    return {"setup_accounts_s": accounts_s, "setup_events_s": total - accounts_s,
+            "setup_s": total, "db_mb": path.stat().st_size / 2**20}
+
+
+def add_history(path: Path, n_users: int, days: int) -> None:
+    """`days` daily snapshots before DEFAULT_NOW for every member, as a bot that has
+    been running that long would hold them."""
+    from scoring.config import MODEL_VERSION
+
+    today = int(DEFAULT_NOW) // DAY
+    rng = np.random.default_rng(0)
+    scores = rng.integers(1, 60, n_users).tolist()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA synchronous = OFF")
+    with conn:
+        conn.executemany(
+            "INSERT INTO score_history (community_id, account_id, day, score, model_version) "
+            "VALUES (1, ?, ?, ?, ?)",
+            ((a + 1, today - d, scores[a], MODEL_VERSION)
+             for a in range(n_users) for d in range(days, 0, -1)))
+    conn.close()
+
+
+# ---------------------------------------------------------------------------
+# Children: each prints one JSON object.
+
+
+def rescore_child(db: str, now: float) -> None:
+    from bot.services.rescore import Rescorer
+    from bot.storage import Storage
+
+    async def run() -> dict[str, object]:
+        async with Storage(db) as store:
+            comm = await store.communities.get(PLATFORM, COMMUNITY)
+            if comm is None:
+                raise SystemExit(f"{db} holds no {PLATFORM}/{COMMUNITY} community")
+            rss_start = peak_rss_mb()
+            result = await Rescorer(store, ScoringConfig()).rescore(comm.id, now)
+            return {"stages": result.stages, "total_s": result.seconds,
+                    "members": result.members, "events": result.events,
+                    "converged": result.converged, "rss_start_mb": rss_start,
+                    "peak_rss_mb": peak_rss_mb()}
+
+    print(json.dumps(asyncio.run(run())))
+
+
+def load_graph(path: str) -> tuple[InteractionArrays, AccountFacts]:
+    """The stored events as the rescore sees them: accounts that appear, in id order."""
+    with np.load(path) as data:
+        actor, target = data["actor"], data["target"]
+        ids, inverse = np.unique(np.concatenate([actor, target[target > 0]]),
+                                 return_inverse=True)
+        m = len(actor)
+        dense_target = np.full(m, -1, dtype=np.int64)
+        dense_target[target > 0] = inverse[m:]
+        facts = AccountFacts.unknown(len(ids))
+        facts.is_bot[:] = data["is_bot"][ids - 1]
+        followers = data["followers"][ids - 1].astype(np.float64)
+        facts.followers[:] = np.where(followers < 0, np.nan, followers)
+        arrays = InteractionArrays(inverse[:m], dense_target, data["kind"],
+                                   data["ts"].astype(np.float64), len(ids), data["weight"])
+    return arrays, facts
+
+
+def kernel_child(path: str, now: float) -> None:
+    config = ScoringConfig()
+    arrays, facts = load_graph(path)
+    started = time.perf_counter()
+    score_arrays(arrays, facts, now, config)
+    in_memory_s = time.perf_counter() - started
+    keep, amount = counted_events(arrays, facts, now, config)
+    graph = pair_graph(np.asarray(arrays.actor)[keep], np.asarray(arrays.target)[keep],
+                       amount, arrays.n_users, config)
+    matrix = transfer_matrix(graph)
+    best_prop, best_bare, iterations = float("inf"), float("inf"), 0
+    for _ in range(3):
+        started = time.perf_counter()
+        fixed = solve(matrix, config)
+        best_prop = min(best_prop, time.perf_counter() - started)
+        iterations = fixed.iterations
+        started = time.perf_counter()
+        bare_kernel(matrix, config.damping, iterations, config.tolerance)
+        best_bare = min(best_bare, time.perf_counter() - started)
+    print(json.dumps({"score_arrays_s": in_memory_s, "propagation_s": best_prop,
+                      "bare_kernel_s": best_bare, "iterations": iterations,
+                      "pairs": int(matrix.nnz), "peak_rss_mb": peak_rss_mb()}))
+
+
+def networkx_child(path: str, now: float) -> None:
+    import networkx as nx
+
+    config = ScoringConfig()
+    arrays, facts = load_graph(path)
+    keep, amount = counted_events(arrays, facts, now, config)
+    graph = pair_graph(np.asarray(arrays.actor)[keep], np.asarray(arrays.target)[keep],
+                       amount, arrays.n_users, config)
+    coo = graph.amount.tocoo()
+    edges = list(zip(coo.col.tolist(), coo.row.tolist(), graph.strength.tolist(), strict=True))
+    n_users = arrays.n_users
+    del arrays, keep, amount, coo, graph
+    rss_before = peak_rss_mb()
+    started = time.perf_counter()
+    g = nx.DiGraph()
+    g.add_nodes_from(range(n_users))
+    g.add_weighted_edges_from(edges)
+    nx.pagerank(g, alpha=config.damping, tol=1e-6, weight="weight")
+    print(json.dumps({"networkx_s": time.perf_counter() - started,
+                      "peak_rss_mb": peak_rss_mb(), "rss_before_mb": rss_before}))
+
+
+def child(flag: str, *args: object) -> dict:
+    cmd = [sys.executable, __file__, flag, *map(str, args)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=3600)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
+    return json.loads(proc.stdout)
+
+
+# ---------------------------------------------------------------------------
+
+
+def bench_size(name: str, seed: int, run_nx: bool, keep: Path | None,
+               history_days: int) -> dict:
+    n_users, n_events = SIZES[name]
+    row: dict = {"n_users": n_users, "n_events": n_events}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        store = keep or work
+        base = store / f"rescore-{name}-{seed}.db"
+        graph = store / f"rescore-{name}-{seed}.npz"
+        if not (base.exists() and graph.exists()):
+            started = time.perf_counter()
+            data = stored_community(n_users, n_events, seed)
+            row["generate_s"] = time.perf_counter() - started
+            base.unlink(missing_ok=True)
+            row.update(build_db(base, data))
+            np.savez(graph, **data)
+            del data
+        else:
+            row["reused"] = str(base)
+        row["db_mb"] = base.stat().st_size / 2**20
+        db = base
+        if keep is not None or history_days:  # leave the kept copy pristine for the next run
+            db = work / "rescore.db"
+            shutil.copyfile(base, db)
+        if history_days:
+            started = time.perf_counter()
+            add_history(db, n_users, history_days)
+            row["history_setup_s"] = time.perf_counter() - started
+            row["history_days"] = history_days
+        row["runs"] = {label: child("--rescore-child", db, DEFAULT_NOW + later)
+                       for label, later in RUNS}
+        row["kernel"] = child("--kernel-child", graph, DEFAULT_NOW)
+        if run_nx:
+            row["networkx"] = child("--nx-child", graph, DEFAULT_NOW)
+    return row
+
+
+def report(row: dict) -> None:
+    print(f"\n== {row['n_users']:,} members / {row['n_events']:,} stored events "
+          f"(database {row['db_mb']:,.0f} MB)")
+    if "setup_s" in row:
+        print(f"  setup (not timed): generate {row['generate_s']:.1f} s, load accounts and "
+              f"members {row['setup_accounts_s']:.1f} s, load events {row['setup_events_s']:.1f} s")
+    else:
+        print(f"  setup: reused {row['reused']}")
+    if row.get("history_days"):
+        print(f"  history: {row['history_days']} earlier daily snapshots per member added in "
+              f"{row['history_setup_s']:.1f} s (not timed)")
+    stages = ["read", "facts", "aggregate", "propagate", "map", "write"]
+    print("  rescore (Rescorer.rescore)  " + " ".join(f"{s:>9}" for s in stages)
+          + "     total  peak RSS")
+    for label, run in row["runs"].items():
+        if "error" in run:
+            print(f"  {label:<27} failed: {run['error']}")
+            continue
+        cells = " ".join(f"{run['stages'].get(s, 0):8.2f}s" for s in stages)
+        print(f"  {label:<27} {cells} {run['total_s']:8.2f}s {run['peak_rss_mb']:6.0f} MB")
+    first = row["runs"]["first"]
+    worst = max((r["total_s"] for r in row["runs"].values() if "total_s" in r), default=0.0)
+    worst_rss = max((r["peak_rss_mb"] for r in row["runs"].values() if "peak_rss_mb" in r),
+                    default=0.0)
+    if "events" in first:
+        print(f"  scored {first['members']:,} members from {first['events']:,} events, "
+              f"converged: {first['converged']}")
+    kernel = row["kernel"]
+    if "error" in kernel:
+        print(f"  kernel child failed: {kernel['error']}")
+        return
+    print(f"  in memory, same graph ({kernel['pairs']:,} pairs, {kernel['iterations']} "
+          f"iterations): score_arrays {kernel['score_arrays_s']:.2f} s, propagation "
+          f"{kernel['propagation_s']:.2f} s, bare scipy kernel {kernel['bare_kernel_s']:.2f} s "
+          f"(peak RSS {kernel['peak_rss_mb']:.0f} MB)")
+    stage = [r["stages"]["propagate"] for r in row["runs"].values() if "stages" in r]
+    bare = kernel["bare_kernel_s"]
+    print(f"  ratios: propagation / bare kernel {kernel['propagation_s'] / bare:.2f}x in memory "
+          f"(best of 3 each), rescore propagate stage {min(stage, default=0) / bare:.2f}x to "
+          f"{max(stage, default=0) / bare:.2f}x (one run each; target <= 2)")
+    print(f"  worst end-to-end {worst:.2f} s (target <= 15), peak RSS {worst_rss:.0f} MB "
+          f"(target < 2048)")
+    nx_row = row.get("networkx")
+    if nx_row is None:
+        print("  networkx: not run at this size (--networkx-large)")
+    elif "error" in nx_row:
+        print(f"  networkx failed: {nx_row['error']}")
+    else:
+        print(f"  networkx build DiGraph + pagerank {nx_row['networkx_s']:.2f} s (peak RSS "
+              f"{nx_row['peak_rss_mb']:.0f} MB, {nx_row['rss_before_mb']:.0f} MB before "
+              f"building): {nx_row['networkx_s'] / worst:.1f}x the worst end-to-end rescore, "
+              f"{nx_row['networkx_s'] / kernel['score_arrays_s']:.1f}x score_arrays in memory "
+              f"(target >= 5)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--small", action="store_true", help="only 100k members / 1M events")
+    parser.add_argument("--no-networkx", action="store_true", help="skip the networkx baseline")
+    parser.add_argument("--networkx-large", action="store_true",
+                        help="also run networkx on 1M/10M (about a minute and 3 GB)")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep the loaded databases here and reuse them")
+    parser.add_argument("--history-days", type=int, default=0, metavar="N",
+                        help="give every member N earlier daily snapshots first (steady state)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print JSON lines only")
+    parser.add_argument("--rescore-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--kernel-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--nx-child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    for flag, fn in (("rescore_child", rescore_child), ("kernel_child", kernel_child),
+                     ("nx_child", networkx_child)):
+        value = getattr(args, flag)
+        if value:
+            fn(value[0], float(value[1]))
+            return 0
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    if not args.json:
+        print(f"cpus={os.cpu_count()} python={sys.version.split()[0]} numpy={np.__version__} "
+              f"sqlite={sqlite3.sqlite_version}")
+    for name in ["small"] if args.small else ["large", "small"]:
+        run_nx = not args.no_networkx and (name == "small" or args.networkx_large)
+        row = bench_size(name, args.seed, run_nx, args.keep, args.history_days)
+        if args.json:
+            print(json.dumps(row))
+        else:
+            report(row)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""The Discord adapter: discord.py in, commands.types and Activities out.
+
+Intents: guilds, guild_messages, guild_reactions. No members, no presences, no
+message_content: Discord still delivers the text of messages that mention the bot
+(all the mention commands need), and ingestion needs no text at all.
+
+Ingestion reads the gateway's MESSAGE_CREATE / MESSAGE_REACTION_* / MESSAGE_DELETE*
+payloads directly (see discord_events): building a discord.py Message costs ~75 µs,
+more than everything ingestion does per event. discord.py still parses every message
+that concerns the bot (it mentions the bot, or the bot wrote it), so on_message works
+for those; other guild messages and all reactions skip its parser, since nothing here
+listens to them. Deletions pass through as usual.
+
+Commands are synced on demand (`klout-bot sync-commands`), never on connect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from bot.adapters.base import DeliveryError
+from bot.adapters.discord_backfill import Backfill
+from bot.adapters.discord_commands import KloutCommands
+from bot.adapters.discord_endpoints import apply_endpoints
+from bot.adapters.discord_events import INGESTED_EVENTS, GatewayEvents
+from bot.adapters.discord_ingest import PLATFORM
+from bot.adapters.discord_reply import NO_PINGS, PageButton, describe_http_error, message_kwargs
+from bot.adapters.discord_roles import TierRoles
+from bot.app import KloutApp
+from bot.config import ConfigError
+from commands.types import Reply
+
+log = logging.getLogger(__name__)
+
+INTENTS = discord.Intents(guilds=True, guild_messages=True, guild_reactions=True)
+# Events nothing in the bot listens to through discord.py: skip its parser entirely.
+_RAW_ONLY = frozenset({"MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE"})
+
+
+class KloutClient(commands.Bot):
+    """A commands.Bot for its cog and app-command machinery; prefix commands are unused."""
+
+    def __init__(self, adapter: DiscordAdapter, *, guild_ready_timeout: float,
+                 reidentify_pause: bool) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned, intents=INTENTS, help_command=None,
+            allowed_mentions=NO_PINGS, chunk_guilds_at_startup=False,
+            guild_ready_timeout=guild_ready_timeout, max_messages=None,
+            member_cache_flags=discord.MemberCacheFlags.none())
+        self.adapter = adapter
+        self._reidentify_pause = reidentify_pause
+
+    async def setup_hook(self) -> None:
+        await self.adapter.setup()
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """Mentions are answered by the cog's listener; there are no prefix commands."""
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        if self._reidentify_pause:
+            await super().before_identify_hook(shard_id, initial=initial)
+
+
+class DiscordAdapter:
+    name = "discord"
+
+    def __init__(self, app: KloutApp, *, token: str, reidentify_pause: bool = True) -> None:
+        self.app = app
+        self._token = token
+        cfg = app.config.discord
+        self.client = KloutClient(self, guild_ready_timeout=cfg.guild_ready_timeout_s,
+                                  reidentify_pause=reidentify_pause)
+        self.backfill = Backfill(self, cfg.backfill_days, cfg.backfill_pause_ms / 1000)
+        self.roles = TierRoles(self)
+        self._events: GatewayEvents | None = None
+        self._commands: KloutCommands | None = None
+        self._upkeep: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @property
+    def events(self) -> GatewayEvents:
+        if self._events is None:
+            raise RuntimeError("the Discord adapter is not connected yet")
+        return self._events
+
+    @property
+    def commands(self) -> KloutCommands:
+        if self._commands is None:
+            raise RuntimeError("the Discord adapter is not connected yet")
+        return self._commands
+
+    # -- Adapter protocol -------------------------------------------------------------
+    async def run(self) -> None:
+        apply_endpoints(self.app.config.discord.api_base, self.app.config.discord.gateway_url)
+        try:
+            async with self.client:
+                await self.client.start(self._token)
+        finally:
+            await self._stop_work()
+
+    async def send(self, destination: str, reply: Reply) -> str | None:
+        """Post to a channel (by id) with pings off; returns the message id."""
+        try:
+            channel_id = int(destination)
+            channel = self.client.get_channel(channel_id) or await self.client.fetch_channel(
+                channel_id)
+        except (ValueError, discord.HTTPException) as exc:
+            log.error("cannot post to Discord channel %s: %s", destination, exc)
+            raise DeliveryError(f"unknown Discord channel {destination}", retryable=False) \
+                from exc
+        if not isinstance(channel, discord.abc.Messageable):
+            raise DeliveryError(f"Discord channel {destination} takes no messages",
+                                retryable=False)
+        guild = getattr(channel, "guild", None)
+        rendered = self.app.renderer.render(reply, PLATFORM)
+        try:
+            message = await channel.send(**message_kwargs(reply, rendered,
+                                                          guild.id if guild else None))
+        except discord.HTTPException as exc:
+            cause = describe_http_error(exc)
+            log.error("could not post to Discord channel %s: %s", destination, cause)
+            retryable = exc.status == 429 or exc.status >= 500
+            raise DeliveryError(cause, retryable=retryable) from exc
+        return str(message.id)
+
+    async def close(self) -> None:
+        self._closed = True
+        await self._stop_work()
+        await self.client.close()
+
+    # -- start-up -----------------------------------------------------------------------
+    async def setup(self) -> None:
+        """Runs once, after login and before the gateway connects (discord.py's setup_hook)."""
+        user = self.client.user
+        if user is None:  # pragma: no cover - setup_hook runs after a successful login
+            raise RuntimeError("setup before login")
+        self._events = GatewayEvents(self.app, str(user.id), self._parent_of)
+        await self._events.prepare()
+        self._install_parsers()
+        self._commands = KloutCommands(self)
+        await self.client.add_cog(self._commands)
+        self.client.add_dynamic_items(PageButton)
+        self.client.add_listener(self._guild_available, "on_guild_available")
+        self.client.add_listener(self._guild_join, "on_guild_join")
+        self.client.add_listener(self._ready, "on_ready")
+
+    def _install_parsers(self) -> None:
+        # discord.py's ConnectionState maps each gateway event to a parser in `parsers`;
+        # the gateway looks them up per event, so wrapping the entries is enough.
+        parsers: dict[str, Callable[[Any], None]] = self.client._connection.parsers
+        missing = [e for e in INGESTED_EVENTS if e not in parsers]
+        if missing:
+            raise RuntimeError(f"this discord.py has no parser for {missing}; unsupported version")
+        for event in INGESTED_EVENTS:
+            parsers[event] = self._wrap(event, parsers[event])
+
+    def _wrap(self, event: str, original: Callable[[Any], None]) -> Callable[[Any], None]:
+        handle = self.events.handle
+        if event in _RAW_ONLY:
+            return lambda data: handle(event, data)
+        if event == "MESSAGE_CREATE":
+            concerns_bot = self._concerns_bot
+
+            def message_create(data: Any) -> None:
+                handle(event, data)
+                if concerns_bot(data):
+                    original(data)
+            return message_create
+
+        def passthrough(data: Any) -> None:
+            handle(event, data)
+            original(data)
+        return passthrough
+
+    def _concerns_bot(self, data: Mapping[str, Any]) -> bool:
+        me = self.events.translator.bot_user_id
+        if data.get("guild_id") is None or str(data.get("author", {}).get("id")) == me:
+            return True
+        return any(str(m.get("id")) == me for m in data.get("mentions") or ())
+
+    def _parent_of(self, channel_id: str) -> str | None:
+        channel = self.client.get_channel(int(channel_id))
+        parent = getattr(channel, "parent_id", None)
+        return None if parent is None else str(parent)
+
+    async def _guild_available(self, guild: discord.Guild) -> None:
+        # Communities carry the server's name, and the ingestion path finds them by id.
+        await self.app.store.communities.ensure(PLATFORM, str(guild.id), guild.name)
+        await self.backfill.resume_if_unfinished(guild)
+
+    async def _guild_join(self, guild: discord.Guild) -> None:
+        await self.app.store.communities.ensure(PLATFORM, str(guild.id), guild.name)
+        log.info("joined guild %s (%s)", guild.id, guild.name)
+        self.backfill.start(guild)
+
+    async def _ready(self) -> None:
+        if self._upkeep is None and not self._closed:
+            self._upkeep = asyncio.get_running_loop().create_task(self._rescore_loop(),
+                                                                  name="discord-upkeep")
+
+    async def _rescore_loop(self) -> None:
+        """Keep scores (and tier roles) current: rescore stale guilds every interval."""
+        interval = self.app.config.scoring.rescore_interval_minutes * 60
+        while True:
+            await asyncio.sleep(interval)
+            for guild in list(self.client.guilds):
+                try:
+                    await self.app.rescore_community(PLATFORM, str(guild.id), only_if_stale=True)
+                    await self.roles.sync(guild.id)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("upkeep of guild %s failed; retrying next round", guild.id)
+
+    async def _stop_work(self) -> None:
+        if self._upkeep is not None:
+            self._upkeep.cancel()
+            await asyncio.gather(self._upkeep, return_exceptions=True)
+            self._upkeep = None
+        await self.backfill.close()
+        if self._events is not None:
+            await self._events.close()
+        await self.app.writer.flush()
+
+
+def create(app: KloutApp) -> DiscordAdapter:
+    """The runner's factory. The token comes from DISCORD_TOKEN and is never logged."""
+    token = os.environ.get("DISCORD_TOKEN", "")
+    if not token:
+        raise ConfigError(app.config.source, "", "DISCORD_TOKEN is not set")
+    try:
+        apply_endpoints(app.config.discord.api_base, app.config.discord.gateway_url)
+    except ValueError as exc:
+        key = "discord.api_base" if "api_base" in str(exc) else "discord.gateway_url"
+        raise ConfigError(app.config.source, key, str(exc)) from None
+    return DiscordAdapter(app, token=token)

@@ -1,0 +1,272 @@
+"""Slash commands, bot mentions and leaderboard buttons: Discord in, Request out.
+
+Every handler builds a commands.types.Request and lets the router answer; this cog
+only translates (options to args, members to Persons, Reply to embed) and sends.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.adapters.discord_reply import NO_PINGS, describe_http_error, message_kwargs
+from bot.render import Rendered
+from commands.errors import UserError
+from commands.parse import parse
+from commands.types import Person, Reply, Request
+
+if TYPE_CHECKING:
+    from bot.adapters.discord import DiscordAdapter
+
+log = logging.getLogger(__name__)
+PLATFORM = "discord"
+Period = Literal["week", "alltime"]
+WEEKDAY_CHOICES = [app_commands.Choice(name=d, value=d[:3].lower()) for d in (
+    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")]
+
+
+def person_of(user: discord.abc.User) -> Person:
+    """Member.display_name is the server nickname, else the global name, else the username."""
+    return Person(PLATFORM, str(user.id), user.display_name, handle=user.name, is_bot=user.bot)
+
+
+class KloutCommands(commands.Cog):
+    admin = app_commands.Group(
+        name="kloutadmin", description="Configure KloutBot for this server (Manage Server)",
+        guild_only=True, default_permissions=discord.Permissions(manage_guild=True))
+
+    def __init__(self, adapter: DiscordAdapter) -> None:
+        self.adapter = adapter
+        self.app = adapter.app
+
+    # -- user commands ------------------------------------------------------------
+    @app_commands.command(name="klout", description="Your influence score, or someone else's")
+    @app_commands.describe(user="Whose score (default: yours)")
+    @app_commands.guild_only()
+    async def klout(self, interaction: discord.Interaction[Any],
+                    user: discord.User | None = None) -> None:
+        await self.answer(interaction, "klout", targets=() if user is None else (user,))
+
+    @app_commands.command(name="leaderboard", description="This server's most influential members")
+    @app_commands.describe(page="Page number", period="This week (default) or all time")
+    @app_commands.guild_only()
+    async def leaderboard(self, interaction: discord.Interaction[Any],
+                          page: app_commands.Range[int, 1, 100_000] = 1,
+                          period: Period = "week") -> None:
+        await self.answer(interaction, "leaderboard", (str(page), period))
+
+    @app_commands.command(name="help", description="What KloutBot does and how scores work")
+    async def help(self, interaction: discord.Interaction[Any]) -> None:
+        await self.answer(interaction, "help")
+
+    # -- admin commands -------------------------------------------------------------
+    @admin.command(name="show", description="Show this server's settings")
+    async def admin_show(self, interaction: discord.Interaction[Any]) -> None:
+        await self.answer(interaction, "kloutadmin", ("show",))
+
+    @admin.command(name="schedule", description="Post the weekly leaderboard in a channel")
+    @app_commands.describe(channel="Where to post", weekday="Day of the week",
+                           time="Local time, HH:MM (24 h)",
+                           timezone="Time zone, e.g. UTC or Europe/Paris",
+                           top="How many members to list")
+    @app_commands.choices(weekday=WEEKDAY_CHOICES)
+    async def admin_schedule(self, interaction: discord.Interaction[Any],
+                             channel: discord.TextChannel, weekday: app_commands.Choice[str],
+                             time: str, timezone: str = "UTC",
+                             top: app_commands.Range[int, 1, 50] = 10) -> None:
+        await self.answer(interaction, "kloutadmin", (
+            "schedule", str(channel.id), weekday.value, time, timezone, str(top)))
+
+    @admin.command(name="unschedule", description="Stop the weekly leaderboard")
+    async def admin_unschedule(self, interaction: discord.Interaction[Any]) -> None:
+        await self.answer(interaction, "kloutadmin", ("unschedule",))
+
+    @admin.command(name="exclude-channel", description="Activity in this channel stops counting")
+    async def exclude_channel(self, interaction: discord.Interaction[Any],
+                              channel: discord.abc.GuildChannel) -> None:
+        await self.answer(interaction, "kloutadmin", ("exclude", "channel", str(channel.id)))
+
+    @admin.command(name="include-channel", description="Activity in this channel counts again")
+    async def include_channel(self, interaction: discord.Interaction[Any],
+                              channel: discord.abc.GuildChannel) -> None:
+        await self.answer(interaction, "kloutadmin", ("include", "channel", str(channel.id)))
+
+    @admin.command(name="exclude-role", description="Members with this role don't count")
+    async def exclude_role(self, interaction: discord.Interaction[Any],
+                           role: discord.Role) -> None:
+        await self.answer(interaction, "kloutadmin", ("exclude", "role", str(role.id)))
+
+    @admin.command(name="include-role", description="Members with this role count again")
+    async def include_role(self, interaction: discord.Interaction[Any],
+                           role: discord.Role) -> None:
+        await self.answer(interaction, "kloutadmin", ("include", "role", str(role.id)))
+
+    @admin.command(name="exclude-user", description="This member or bot doesn't count")
+    async def exclude_user(self, interaction: discord.Interaction[Any],
+                           user: discord.User) -> None:
+        await self.answer(interaction, "kloutadmin", ("exclude", "user", str(user.id)))
+
+    @admin.command(name="include-user", description="This member counts again")
+    async def include_user(self, interaction: discord.Interaction[Any],
+                           user: discord.User) -> None:
+        await self.answer(interaction, "kloutadmin", ("include", "user", str(user.id)))
+
+    @admin.command(name="tier-role", description="Give a role to members of a tier (no role: stop)")
+    @app_commands.describe(tier="Tier name, e.g. guru", role="Role to give; leave out to stop")
+    async def tier_role(self, interaction: discord.Interaction[Any], tier: str,
+                        role: discord.Role | None = None) -> None:
+        await self.answer(interaction, "kloutadmin", (
+            "tier-role", tier, "none" if role is None else str(role.id)))
+
+    @tier_role.autocomplete("tier")
+    async def _tier_names(self, interaction: discord.Interaction[Any], current: str
+                          ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=t, value=t) for t in self.app.settings.tiers
+                if current.lower() in t][:25]
+
+    @admin.command(name="backfill", description="Read recent history so scores mean "
+                                                "something now")
+    async def admin_backfill(self, interaction: discord.Interaction[Any]) -> None:
+        if interaction.guild_id is None:
+            return
+        if not self.is_admin(interaction):
+            await self.respond(interaction, self.refusal("not_admin", command="kloutadmin"))
+            return
+        await self.adapter.backfill.start_from_interaction(interaction)
+
+    # -- mentions -----------------------------------------------------------------
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        me = self.adapter.client.user
+        if message.guild is None or message.author.bot or me is None:
+            return
+        if not any(m.id == me.id for m in message.mentions):
+            return
+        try:
+            # Without the message_content intent, Discord still sends the text of messages
+            # that mention the bot. "<@id>" tokens are how the bot and targets appear.
+            parsed = parse(message.content, str(me.id))
+        except UserError as exc:
+            await self.reply_to(message, self.refusal(exc.key, **exc.context))
+            return
+        if parsed is None:  # e.g. a reply that pings the bot without addressing it
+            return
+        wanted = set(parsed.mentions)
+        targets = tuple(m for m in message.mentions if str(m.id) in wanted and m.id != me.id)
+        request = self.request(message.guild, message.channel.id, message.author,
+                               parsed.name, (), targets, is_admin=False)
+        reply, rendered = await self.app.handle(request)
+        await self.reply_to(message, (reply, rendered))
+
+    # -- buttons ----------------------------------------------------------------------
+    async def page_clicked(self, interaction: discord.Interaction[Any], guild_id: int,
+                           page: int, period: str) -> None:
+        if interaction.guild_id is None or interaction.guild_id != guild_id:
+            await self.respond(interaction, self.refusal("internal"))
+            return
+        guild = interaction.guild or discord.Object(guild_id)
+        request = self.request(guild, interaction.channel_id, interaction.user, "leaderboard",
+                               (str(page), period), (), is_admin=False)
+        reply, rendered = await self.app.handle(request)
+        message = interaction.message
+        # A /leaderboard answer turns its own page; a posted board (the weekly one) stays
+        # as posted and the clicker gets the page to themselves.
+        in_place = message is not None and message.interaction_metadata is not None
+        if in_place and reply.tone == "info":
+            kwargs = message_kwargs(reply, rendered, guild_id)
+            kwargs.setdefault("view", None)
+            try:
+                await interaction.response.edit_message(**kwargs)
+            except discord.HTTPException as exc:
+                log.warning("could not turn leaderboard page in guild %s: %s", guild_id,
+                            describe_http_error(exc))
+            return
+        await self.respond(interaction, (_ephemeral(reply), rendered))
+
+    # -- plumbing -----------------------------------------------------------------------
+    def refusal(self, key: str, **context: Any) -> tuple[Reply, Rendered]:
+        reply = Reply(f"errors/{key}", context, ephemeral=True, tone="refusal")
+        return reply, self.app.renderer.render(reply, PLATFORM)
+
+    def is_admin(self, interaction: discord.Interaction[Any]) -> bool:
+        """Manage Server, checked here too: default_permissions can be overridden per
+        server by its owner, and is only a default."""
+        return bool(interaction.guild_id and interaction.permissions.manage_guild)
+
+    def request(self, guild: discord.Guild | discord.Object, channel_id: int | None,
+                author: discord.abc.User, command: str, args: tuple[str, ...],
+                targets: tuple[discord.abc.User, ...], *, is_admin: bool) -> Request:
+        return Request(
+            platform=PLATFORM, community=str(guild.id), author=person_of(author),
+            command=command, args=args, targets=tuple(person_of(t) for t in targets),
+            now=self.app.clock.now(), channel=None if channel_id is None else str(channel_id),
+            community_name=getattr(guild, "name", None), is_admin=is_admin)
+
+    async def answer(self, interaction: discord.Interaction[Any], command: str,
+                     args: tuple[str, ...] = (),
+                     targets: tuple[discord.abc.User, ...] = ()) -> None:
+        guild = interaction.guild or (
+            discord.Object(interaction.guild_id) if interaction.guild_id else None)
+        if guild is None:  # guild_only commands never get here from a DM
+            await self.respond(interaction, self.refusal("internal"))
+            return
+        request = self.request(guild, interaction.channel_id, interaction.user, command, args,
+                               targets, is_admin=self.is_admin(interaction))
+        await self.respond(interaction, await self.app.handle(request))
+
+    async def respond(self, interaction: discord.Interaction[Any],
+                      answer: tuple[Reply, Rendered]) -> None:
+        reply, rendered = answer
+        kwargs = message_kwargs(reply, rendered, interaction.guild_id)
+        try:
+            await interaction.response.send_message(ephemeral=reply.ephemeral, **kwargs)
+        except discord.NotFound as exc:
+            # Nobody to tell: the interaction is gone (answered too late, or twice).
+            log.warning("could not answer %s in guild %s: %s", _what(interaction),
+                        interaction.guild_id, describe_http_error(exc))
+        except discord.HTTPException as exc:
+            log.error("could not answer %s in guild %s: %s", _what(interaction),
+                      interaction.guild_id, describe_http_error(exc))
+            await self._apologise(interaction)
+
+    async def _apologise(self, interaction: discord.Interaction[Any]) -> None:
+        """After a refused answer, try the plainest possible one."""
+        if interaction.response.is_done():
+            return
+        text = self.app.renderer.render(Reply("errors/reply_failed"), PLATFORM).text
+        try:
+            await interaction.response.send_message(text, ephemeral=True,
+                                                    allowed_mentions=NO_PINGS)
+        except discord.HTTPException as exc:
+            log.warning("could not tell the user either: %s", describe_http_error(exc))
+
+    async def reply_to(self, message: discord.Message,
+                       answer: tuple[Reply, Rendered]) -> None:
+        reply, rendered = answer
+        kwargs = message_kwargs(reply, rendered, message.guild.id if message.guild else None)
+        try:
+            await message.reply(mention_author=False, **kwargs)
+        except discord.HTTPException as exc:
+            log.error("could not answer a mention in channel %s: %s", message.channel.id,
+                      describe_http_error(exc))
+            if exc.code == 50013 and "embed" in kwargs:
+                # Often "Embed Links" is what's missing; the plain text may still go out.
+                try:
+                    await message.reply(rendered.text[:2000], mention_author=False,
+                                        allowed_mentions=NO_PINGS)
+                except discord.HTTPException as again:
+                    log.error("plain answer refused too: %s", describe_http_error(again))
+
+
+def _ephemeral(reply: Reply) -> Reply:
+    return Reply(reply.template, reply.context, ephemeral=True, attachments=reply.attachments,
+                 pager=reply.pager, tone=reply.tone)
+
+
+def _what(interaction: discord.Interaction[Any]) -> str:
+    command = interaction.command
+    return f"/{command.qualified_name}" if command is not None else "a button"

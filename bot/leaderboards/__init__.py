@@ -1,0 +1,1 @@
+"""Weekly leaderboard posts: schedules, the board, pagination, and exactly-once posting."""
