@@ -107,22 +107,31 @@ class Database:
         await self._migrate(conn)
 
     async def _migrate(self, conn: aiosqlite.Connection) -> None:
-        row = await (await conn.execute("PRAGMA user_version")).fetchone()
-        current = int(row[0]) if row else 0
+        # Applied migrations are recorded one by one, so a migration that lands with a
+        # lower number than one already applied (parallel branches) still runs.
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "number INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+        rows = await (await conn.execute("SELECT number FROM schema_migrations")).fetchall()
+        applied = {int(r[0]) for r in rows}
         for number, name, sql in migrations():
-            if number <= current:
+            if number in applied:
                 continue
             log.info("applying migration %s to %s", name, self.path)
             await conn.execute("BEGIN IMMEDIATE")
             try:
                 for statement in _split_sql(sql):
                     await conn.execute(statement)
-                await conn.execute(f"PRAGMA user_version = {number}")
+                await conn.execute(
+                    "INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
+                latest = max(applied | {number})
+                await conn.execute(f"PRAGMA user_version = {latest}")
                 await conn.execute(f"PRAGMA application_id = {APP_ID}")
                 await conn.execute("COMMIT")
             except BaseException:
                 await conn.execute("ROLLBACK")
                 raise
+            applied.add(number)
 
     async def close(self) -> None:
         for conn in (self._reader, self._writer):

@@ -35,14 +35,18 @@ EXTERNAL_ID_STATEMENTS: tuple[tuple[str, str], ...] = (
     ("guild_exclusions",
      "DELETE FROM guild_exclusions WHERE kind = 'user' AND external_id = ? "
      "AND community_id IN (SELECT id FROM communities WHERE platform = ?)"),
-    # Answered mentions go; one still being answered (the "forget confirm" itself) keeps
-    # its post id so the X adapter can finish it, but loses every name.
+    # Mention rows are scrubbed, not deleted: the post id (and status) must stay, or a
+    # poll that re-reads the overlap would claim and answer the same mention again. The
+    # one being answered right now (the "forget confirm" itself) keeps its pending reply.
     ("x_mentions",
-     "DELETE FROM x_mentions WHERE author_id = ? AND ? = 'twitter' "
-     "AND status NOT IN ('claimed', 'posting')"),
+     "UPDATE x_mentions SET author_id = '', author_handle = '', targets = '[]', "
+     "unresolved = '[]', error_context = NULL, "
+     "reply_text = CASE WHEN status IN ('claimed', 'posting') THEN reply_text END, "
+     "detail = NULL WHERE author_id = ? AND ? = 'twitter'"),
+    # Others' questions about them: the answered list of whom they asked about.
     ("x_mentions",
-     "UPDATE x_mentions SET author_handle = '', targets = '[]', unresolved = '[]', "
-     "error_context = NULL WHERE author_id = ? AND ? = 'twitter'"),
+     "UPDATE x_mentions SET targets = '[]' WHERE instr(targets, '\"' || ? || '\"') > 0 "
+     "AND ? = 'twitter'"),
     ("x_profiles", "DELETE FROM x_profiles WHERE user_id = ? AND ? = 'twitter'"),
     ("x_charges", "DELETE FROM x_charges WHERE resource_id = ? AND ? = 'twitter'"),
 )
@@ -64,6 +68,7 @@ COMMUNITY_EXTERNAL_STATEMENTS: tuple[tuple[str, str, str], ...] = (
 # Tables whose rows name no person and no community (or only the bot itself).
 NOT_PERSONAL_TABLES = frozenset({
     "communities", "privacy_secret", "forgotten",
+    "schema_migrations",  # which migrations ran
     "x_state", "x_spend", "x_sent",  # the bot's own state, totals, hashes of its posts
     # The bot's own posts to console destinations: what it said in public, like a
     # message in a channel (leaderboard lines carry names; see docs/privacy.md).

@@ -164,3 +164,40 @@ async def test_read_only_database(tmp_path: Path) -> None:
             await s.accounts.ensure("console", "b", display_name="B")
     assert err.value.reason == "readonly"
     assert str(path) in str(err.value)
+
+
+async def test_every_shipped_migration_is_recorded_once(tmp_path: Path) -> None:
+    from bot.storage.db import migrations
+
+    path = tmp_path / "m.db"
+    for _ in range(2):  # reopening applies nothing twice
+        async with Storage(path) as s:
+            rows = await s.db.fetchall("SELECT number FROM schema_migrations ORDER BY number")
+    assert [r[0] for r in rows] == [number for number, _, _ in migrations()]
+
+
+async def test_a_late_lower_numbered_migration_still_runs(tmp_path: Path) -> None:
+    from bot.storage.db import migrations
+
+    path = tmp_path / "late.db"
+    async with Storage(path):
+        pass
+    import re
+
+    # Simulate a database that never saw an early migration (it landed after a later
+    # one): pick one that only creates tables, and undo it.
+    number, sql = next((n, q) for n, _, q in migrations()[1:-1]
+                       if "ALTER" not in q.upper() and "INSERT" not in q.upper())
+    conn = sqlite3.connect(path)
+    conn.execute("DELETE FROM schema_migrations WHERE number = ?", (number,))
+    for table in re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", sql, re.IGNORECASE):
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+    pattern = r"CREATE (?:UNIQUE )?INDEX (?:IF NOT EXISTS )?(\w+)"
+    for index in re.findall(pattern, sql, re.IGNORECASE):
+        conn.execute(f"DROP INDEX IF EXISTS {index}")
+    conn.commit()
+    conn.close()
+    async with Storage(path) as s:
+        row = await s.db.fetchone(
+            "SELECT count(*) FROM schema_migrations WHERE number = ?", (number,))
+        assert row is not None and row[0] == 1
