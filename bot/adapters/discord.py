@@ -16,7 +16,6 @@ Commands are synced on demand (`klout-bot sync-commands`), never on connect.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -35,6 +34,7 @@ from bot.adapters.discord_reply import NO_PINGS, PageButton, describe_http_error
 from bot.adapters.discord_roles import TierRoles
 from bot.app import KloutApp
 from bot.config import ConfigError
+from bot.services.rescore import RescoreResult
 from commands.types import Reply
 
 log = logging.getLogger(__name__)
@@ -81,8 +81,7 @@ class DiscordAdapter:
         self.roles = TierRoles(self)
         self._events: GatewayEvents | None = None
         self._commands: KloutCommands | None = None
-        self._upkeep: asyncio.Task[None] | None = None
-        self._closed = False
+        self._guild_of: dict[int, int] = {}  # community id -> guild id, for rescore news
 
     @property
     def events(self) -> GatewayEvents:
@@ -111,9 +110,13 @@ class DiscordAdapter:
             channel_id = int(destination)
             channel = self.client.get_channel(channel_id) or await self.client.fetch_channel(
                 channel_id)
-        except (ValueError, discord.HTTPException) as exc:
-            log.error("cannot post to Discord channel %s: %s", destination, exc)
-            raise DeliveryError(f"unknown Discord channel {destination}", retryable=False) \
+        except ValueError as exc:
+            raise DeliveryError(f"{destination!r} is not a Discord channel id",
+                                retryable=False) from exc
+        except discord.HTTPException as exc:
+            cause = describe_http_error(exc)
+            log.error("cannot find Discord channel %s: %s", destination, cause)
+            raise DeliveryError(cause, retryable=exc.status == 429 or exc.status >= 500) \
                 from exc
         if not isinstance(channel, discord.abc.Messageable):
             raise DeliveryError(f"Discord channel {destination} takes no messages",
@@ -131,7 +134,6 @@ class DiscordAdapter:
         return str(message.id)
 
     async def close(self) -> None:
-        self._closed = True
         await self._stop_work()
         await self.client.close()
 
@@ -149,7 +151,8 @@ class DiscordAdapter:
         self.client.add_dynamic_items(PageButton)
         self.client.add_listener(self._guild_available, "on_guild_available")
         self.client.add_listener(self._guild_join, "on_guild_join")
-        self.client.add_listener(self._ready, "on_ready")
+        if self._after_rescore not in self.app.rescorer.listeners:
+            self.app.rescorer.listeners.append(self._after_rescore)
 
     def _install_parsers(self) -> None:
         # discord.py's ConnectionState maps each gateway event to a parser in `parsers`;
@@ -192,38 +195,26 @@ class DiscordAdapter:
 
     async def _guild_available(self, guild: discord.Guild) -> None:
         # Communities carry the server's name, and the ingestion path finds them by id.
-        await self.app.store.communities.ensure(PLATFORM, str(guild.id), guild.name)
+        community = await self.app.store.communities.ensure(PLATFORM, str(guild.id), guild.name)
+        self._guild_of[community.id] = guild.id
         await self.backfill.resume_if_unfinished(guild)
 
     async def _guild_join(self, guild: discord.Guild) -> None:
-        await self.app.store.communities.ensure(PLATFORM, str(guild.id), guild.name)
+        community = await self.app.store.communities.ensure(PLATFORM, str(guild.id), guild.name)
+        self._guild_of[community.id] = guild.id
         log.info("joined guild %s (%s)", guild.id, guild.name)
         self.backfill.start(guild)
 
-    async def _ready(self) -> None:
-        if self._upkeep is None and not self._closed:
-            self._upkeep = asyncio.get_running_loop().create_task(self._rescore_loop(),
-                                                                  name="discord-upkeep")
-
-    async def _rescore_loop(self) -> None:
-        """Keep scores (and tier roles) current: rescore stale guilds every interval."""
-        interval = self.app.config.scoring.rescore_interval_minutes * 60
-        while True:
-            await asyncio.sleep(interval)
-            for guild in list(self.client.guilds):
-                try:
-                    await self.app.rescore_community(PLATFORM, str(guild.id), only_if_stale=True)
-                    await self.roles.sync(guild.id)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("upkeep of guild %s failed; retrying next round", guild.id)
+    async def _after_rescore(self, result: RescoreResult) -> None:
+        """Whoever rescored (the scheduler, a command), tier roles follow, in the background."""
+        guild_id = self._guild_of.get(result.community_id)
+        if guild_id is not None:
+            self.roles.schedule(guild_id)
 
     async def _stop_work(self) -> None:
-        if self._upkeep is not None:
-            self._upkeep.cancel()
-            await asyncio.gather(self._upkeep, return_exceptions=True)
-            self._upkeep = None
+        if self._after_rescore in self.app.rescorer.listeners:
+            self.app.rescorer.listeners.remove(self._after_rescore)
+        await self.roles.close()
         await self.backfill.close()
         if self._events is not None:
             await self._events.close()

@@ -51,6 +51,7 @@ class GatewayEvents:
 
     async def prepare(self) -> None:
         """Warm the caches the synchronous path reads."""
+        await self.app.store.privacy.ensure_loaded()  # else every event waits for a flush
         await self.app.store.guild_settings.load_all()
         self.translator.known_bots.update(await self.app.store.accounts.bot_ids(PLATFORM))
 

@@ -9,6 +9,7 @@ role (Discord's hierarchy rule), or the role is managed by an integration.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -38,6 +39,40 @@ class TierRoles:
     def __init__(self, adapter: DiscordAdapter) -> None:
         self.adapter = adapter
         self.app = adapter.app
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._again: set[int] = set()
+
+    def schedule(self, guild_id: int) -> None:
+        """Sync soon, in the background; a sync already running reruns once when done."""
+        task = self._tasks.get(guild_id)
+        if task is not None and not task.done():
+            self._again.add(guild_id)
+            return
+        self._tasks[guild_id] = asyncio.get_running_loop().create_task(
+            self._run(guild_id), name=f"tier-roles-{guild_id}")
+
+    async def wait_idle(self, guild_id: int) -> None:
+        while (task := self._tasks.get(guild_id)) is not None and not task.done():
+            await task
+
+    async def close(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        self._tasks.clear()
+
+    async def _run(self, guild_id: int) -> None:
+        while True:
+            self._again.discard(guild_id)
+            try:
+                await self.sync(guild_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("tier roles in guild %s: sync failed; the next rescore retries",
+                              guild_id)
+            if guild_id not in self._again:
+                return
 
     async def sync(self, guild_id: int) -> RoleSyncResult:
         result = RoleSyncResult()

@@ -282,16 +282,14 @@ async def purge_removed_communities(store: Storage, now: datetime, grace: timede
     return purged
 
 
-async def apply_retention(store: Storage, now: datetime, events_days: int,
-                          history_days: int) -> tuple[int, int]:
-    """Delete events and daily snapshots older than their retention; returns the counts.
-    Events older than the scoring window no longer count, so this changes no score."""
-    now_s = int(now.timestamp())
-    events = await store.privacy.prune_events(now_s - events_days * 86_400)
-    history = await store.scores.prune_history(now_s // 86_400 - history_days)
-    if events or history:
-        log.info("retention: deleted %s events and %s daily snapshots", events, history)
-    return events, history
+async def apply_retention(store: Storage, now: datetime, events_days: int) -> int:
+    """Delete events older than their retention; returns how many went. They are past
+    the scoring window, so this changes no score. (Daily snapshots are pruned by the
+    scheduler's prune-history job, [scoring] history_retention_days.)"""
+    events = await store.privacy.prune_events(int(now.timestamp()) - events_days * 86_400)
+    if events:
+        log.info("retention: deleted %s events past %s days", events, events_days)
+    return events
 
 
 def _public(stored: StoredFootprint) -> Footprint:

@@ -1,5 +1,5 @@
 """Daily privacy housekeeping: purge communities the bot was removed from once their
-grace period is over, and delete events and snapshots past their retention.
+grace period is over, and delete events past their retention.
 
 `klout-bot run` starts it (bot/runner.py SERVICES). It runs once at startup and then
 every day; purging is idempotent, so a scheduler that also calls
@@ -48,9 +48,7 @@ class PurgeLoop:
     async def run_once(self) -> int:
         now = self.app.clock.now()
         purged = await purge_removed_communities(self.app.store, now, self.grace)
-        config = self.app.config
-        await apply_retention(self.app.store, now, config.privacy.events_retention_days,
-                              config.scoring.history_retention_days)
+        await apply_retention(self.app.store, now, self.app.config.privacy.events_retention_days)
         self.runs += 1
         self.purged += purged
         self.ran.set()

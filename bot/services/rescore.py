@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +37,9 @@ class Rescorer:
         self.store = store
         self.config = config
         self._locks: dict[int, asyncio.Lock] = {}
+        # Called after every finished rescore, whoever asked for it (the scheduler, a
+        # command): e.g. the Discord adapter's tier role rewards. Failures are logged.
+        self.listeners: list[Callable[[RescoreResult], Awaitable[None]]] = []
 
     def is_running(self, community_id: int) -> bool:
         lock = self._locks.get(community_id)
@@ -44,7 +48,14 @@ class Rescorer:
     async def rescore(self, community_id: int, now: float) -> RescoreResult:
         lock = self._locks.setdefault(community_id, asyncio.Lock())
         async with lock:
-            return await self._rescore(community_id, now)
+            result = await self._rescore(community_id, now)
+        for listener in list(self.listeners):
+            try:
+                await listener(result)
+            except Exception:
+                log.exception("after-rescore step %s failed for community %s",
+                              getattr(listener, "__qualname__", listener), community_id)
+        return result
 
     async def rescore_if_stale(self, community_id: int, now: float) -> RescoreResult | None:
         """Rescore when events arrived since the last run (cheap check)."""

@@ -173,19 +173,23 @@ class Database:
                         await conn.execute("ROLLBACK")
                     raise classify(exc, self.path) from exc
 
+    # execute_fetchall is one trip to the connection's thread; execute + fetch + close is
+    # three, and under load each trip waits for the GIL (a /klout makes a dozen reads).
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         try:
-            async with self.reader.execute(sql, params) as cur:
-                return list(await cur.fetchall())
+            return list(await self.reader.execute_fetchall(sql, params))
         except sqlite3.Error as exc:
             raise classify(exc, self.path) from exc
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        """The first row of a query that yields at most a few (all are read)."""
         try:
-            async with self.reader.execute(sql, params) as cur:
-                return await cur.fetchone()
+            rows = await self.reader.execute_fetchall(sql, params)
         except sqlite3.Error as exc:
             raise classify(exc, self.path) from exc
+        for row in rows:
+            return row
+        return None
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """A single write statement in its own transaction; returns lastrowid."""

@@ -85,3 +85,17 @@ async def test_mention_events_are_ingested_but_the_bot_is_not_a_target(
         kinds = await bot.events_of(guild, message["id"])
         alice = guild.member("alice")["user"]["id"]
         assert kinds == [(0, alice, ""), (2, alice, cy["id"])]
+
+
+async def test_asking_about_someone_who_opted_out_is_refused(
+        fake: FakeDiscord, guild: FakeGuild, tmp_path: Path) -> None:
+    async with discord_bot(fake, tmp_path / "o.db") as bot:
+        await popular_alice(bot, guild)
+        account = await bot.app.store.accounts.by_external(
+            "discord", guild.member("alice")["user"]["id"])
+        assert account is not None
+        await bot.app.store.privacy.set_opted_out([account], True)
+        ix = await bot.slash(guild, "bob", "klout", {"user": guild.member("alice")})
+        data = ix.callbacks[0]["data"]
+        assert data["content"] == "Alice has opted out of scoring, so their score isn't shown."
+        assert data["flags"] & 64 and data["allowed_mentions"] == NO_PINGS

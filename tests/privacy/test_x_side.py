@@ -86,7 +86,8 @@ async def test_forget_reaches_the_adapters_tables(tmp_path: Path) -> None:
                 "created_at, claimed_at, targets) VALUES (?, ?, ?, ?, 0, 0, ?)",
                 [("50", "1001", "ana_x", "replied", "[]"),
                  ("51", "1001", "ana_x", "claimed", '[["2", "fan"]]'),
-                 ("52", "2", "fan", "replied", "[]")])
+                 ("52", "2", "fan", "replied", "[]"),
+                 ("53", "2", "fan", "replied", '[["1001", "ana_x"]]')])
             conn.execute("INSERT INTO x_charges (day, kind, resource_id) VALUES (1, 'user', "
                          "'1001')")
             conn.execute("INSERT INTO tier_role_grants (community_id, account_id, role_id) "
@@ -97,10 +98,12 @@ async def test_forget_reaches_the_adapters_tables(tmp_path: Path) -> None:
         deleted = await bot.app.privacy.forget(me)
         assert deleted.other == {"tier_role_grants": 1}
         assert rows(db, "SELECT user_id FROM x_profiles") == [("2",)]
-        # The mention being answered right now keeps its id, so the reply can finish,
-        # but no name is left on it.
-        assert rows(db, "SELECT post_id, author_handle, targets FROM x_mentions "
-                        "ORDER BY post_id") == [("51", "", "[]"), ("52", "fan", "[]")]
+        # Mention rows keep their post ids (so no poll answers them twice) and lose every
+        # name and id of the forgotten person, also where someone else asked about them.
+        assert rows(db, "SELECT post_id, author_id, author_handle, targets FROM x_mentions "
+                        "ORDER BY post_id") == [
+            ("50", "", "", "[]"), ("51", "", "", "[]"), ("52", "2", "fan", "[]"),
+            ("53", "2", "fan", "[]")]
         assert rows(db, "SELECT count(*) FROM x_charges") == [(0,)]
         assert rows(db, "SELECT count(*) FROM tier_role_grants") == [(0,)]
         assert rows(db, "SELECT external_id FROM guild_exclusions") == [("2",)]

@@ -1,0 +1,477 @@
+"""Discord adapter benchmarks; prints its figures.
+
+    .venv/bin/python bench/bench_discord.py              # all three
+    .venv/bin/python bench/bench_discord.py ingest       # ingestion throughput
+    .venv/bin/python bench/bench_discord.py klout        # /klout latency on 1M users
+    .venv/bin/python bench/bench_discord.py idle         # idle RSS with 100 guilds
+
+ingest: raw gateway payloads (MESSAGE_CREATE with replies and mentions, and
+MESSAGE_REACTION_ADD) go through the adapter's production path: GatewayEvents.handle
+(what the client's gateway parser hook calls) -> Activity -> Ingestor -> EventWriter ->
+SQLite, with the event loop yielding every 256 payloads as a gateway read loop does.
+The same rows are then inserted with one raw sqlite3.executemany into a fresh database
+with the same schema, in the same run.
+
+klout: a store with 1M scored members is built directly (executemany), the real bot
+connects to FakeDiscord running in a child process (so the fake's own work doesn't
+share the bot's event loop), and INTERACTION_CREATE /klout payloads arrive in bursts.
+Bot-side time runs from the payload reaching discord.py's parser to the callback
+request having been answered (so it includes one loopback HTTP round trip).
+
+idle: resident memory of this (bot) process once connected to 100 guilds of the fake
+(in a child process), after start-up has settled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import gc
+import multiprocessing as mp
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
+    import discord  # noqa: F401
+
+from bot.adapters.discord_events import GatewayEvents
+from bot.app import KloutApp
+from bot.clock import FixedClock
+from bot.config import Config
+from bot.storage import Storage
+
+DISCORD_EPOCH_MS = 1_420_070_400_000
+JSON = dict[str, Any]
+
+
+# ----------------------------------------------------------------------------- payloads
+class Snowflakes:
+    def __init__(self, start: datetime) -> None:
+        self.value = (int(start.timestamp() * 1000) - DISCORD_EPOCH_MS) << 22
+
+    def next(self) -> int:
+        self.value += 1 << 12  # a millisecond-ish apart
+        return self.value
+
+
+def user_payload(uid: int, name: str) -> tuple[JSON, JSON]:
+    user = {"id": str(uid), "username": name, "global_name": name.title(),
+            "discriminator": "0", "avatar": None, "bot": False, "system": False,
+            "public_flags": 0, "flags": 0, "banner": None, "accent_color": None,
+            "avatar_decoration_data": None}
+    member = {"nick": None, "avatar": None, "roles": [], "joined_at": "2026-01-01T00:00:00+00:00",
+              "premium_since": None, "deaf": False, "mute": False, "pending": False, "flags": 0,
+              "communication_disabled_until": None, "banner": None}
+    return user, member
+
+
+def gateway_mix(count: int, guild_id: int, channels: list[int], members: list[tuple[JSON, JSON]],
+                ids: Snowflakes, rng: random.Random) -> list[tuple[str, JSON]]:
+    """Per 100 dispatches: 55 messages, 20 replies, 10 with mentions, 15 reactions."""
+    out: list[tuple[str, JSON]] = []
+    recent: list[JSON] = []
+    for _ in range(count):
+        roll = rng.random()
+        channel = str(rng.choice(channels))
+        user, member = rng.choice(members)
+        if roll < 0.15 and recent:
+            target = rng.choice(recent)
+            out.append(("MESSAGE_REACTION_ADD", {
+                "user_id": user["id"], "channel_id": target["channel_id"],
+                "message_id": target["id"], "guild_id": str(guild_id),
+                "member": {**member, "user": user}, "emoji": {"id": None, "name": "👍"},
+                "message_author_id": target["author"]["id"], "burst": False, "type": 0,
+                "burst_colors": []}))
+            continue
+        mid = str(ids.next())
+        message: JSON = {
+            "id": mid, "channel_id": channel, "guild_id": str(guild_id), "author": user,
+            "member": member, "content": "", "timestamp": "", "edited_timestamp": None,
+            "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
+            "attachments": [], "embeds": [], "pinned": False, "type": 0, "flags": 0,
+            "components": []}
+        if roll < 0.35 and recent:
+            original = rng.choice(recent)
+            message["type"] = 19
+            message["message_reference"] = {"type": 0, "message_id": original["id"],
+                                            "channel_id": original["channel_id"],
+                                            "guild_id": str(guild_id)}
+            message["referenced_message"] = {k: v for k, v in original.items()
+                                             if k not in ("member", "guild_id")}
+        elif roll < 0.45:
+            for other_user, other_member in rng.sample(members, rng.randint(1, 2)):
+                message["mentions"].append({**other_user, "member": other_member})
+        out.append(("MESSAGE_CREATE", message))
+        recent.append(message)
+        if len(recent) > 500:
+            recent.pop(0)
+    return out
+
+
+# ----------------------------------------------------------------------------- ingest
+async def bench_ingest(events: int, members: int, batch_size: int) -> dict[str, float]:
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    with tempfile.TemporaryDirectory() as folder:
+        db = Path(folder) / "ingest.db"
+        base = Config()
+        config = base.with_overrides(storage=dataclasses.replace(
+            base.storage, path=str(db), batch_size=batch_size))
+        ids = Snowflakes(now - timedelta(days=1))
+        guild_id, channels = ids.next(), [ids.next() for _ in range(5)]
+        people = [user_payload(ids.next(), f"member{i}") for i in range(members)]
+        warmup = [("MESSAGE_CREATE", {
+            "id": str(ids.next()), "channel_id": str(channels[0]), "guild_id": str(guild_id),
+            "author": u, "member": m, "mentions": [], "type": 0}) for u, m in people]
+        payloads = gateway_mix(events, guild_id, channels, people, ids, rng)
+        async with KloutApp(config, clock=FixedClock(now + timedelta(hours=1)),
+                            db_path=db) as app:
+            gateway = GatewayEvents(app, "1")
+            await gateway.prepare()
+            await app.store.communities.ensure("discord", str(guild_id), "bench")
+            for event, data in warmup:  # every member seen once: accounts exist
+                gateway.handle(event, data)
+            await app.writer.flush()
+            first_new = await app.store.events.max_id(1) + 1
+            written_before = app.writer.written
+            # The prebuilt payloads stand for frames a gateway would deliver one at a time;
+            # kept alive all at once they'd only make the garbage collector's passes long.
+            gc.collect()
+            gc.freeze()
+            started = time.perf_counter()
+            handle = gateway.handle
+            for i, (event, data) in enumerate(payloads):
+                handle(event, data)
+                if i & 255 == 0:
+                    await asyncio.sleep(0)
+            await app.writer.flush()
+            await gateway.drain()
+            await app.writer.flush()
+            seconds = time.perf_counter() - started
+            rows_written = app.writer.written - written_before
+        conn = sqlite3.connect(db)
+        rows = conn.execute(
+            "SELECT community_id, kind, actor_id, target_id, ts, channel, source, weight "
+            "FROM events WHERE id >= ?", (first_new,)).fetchall()
+        conn.close()
+        raw_db = Path(folder) / "raw.db"
+        async with Storage(raw_db):  # the same migrations, so the same schema and indexes
+            pass
+        conn = sqlite3.connect(raw_db, isolation_level=None)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        raw_started = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(
+            "INSERT OR IGNORE INTO events (community_id, kind, actor_id, target_id, ts, channel, "
+            "source, weight) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.execute("COMMIT")
+        raw_seconds = time.perf_counter() - raw_started
+        conn.close()
+    return {"dispatches": len(payloads), "rows": len(rows), "rows_written": rows_written,
+            "seconds": seconds, "raw_seconds": raw_seconds,
+            "dispatches_per_s": len(payloads) / seconds, "rows_per_s": len(rows) / seconds,
+            "raw_rows_per_s": len(rows) / raw_seconds}
+
+
+# ----------------------------------------------------------------------------- fake process
+def fake_process(conn: Connection) -> None:
+    asyncio.run(_fake_main(conn))
+
+
+async def _fake_main(conn: Connection) -> None:
+    from tests.fakes.discord_fake import FakeDiscord
+
+    async with FakeDiscord() as fake:
+        conn.send((fake.api_base, fake.gateway_url, fake.token))
+        while True:
+            command, *args = await asyncio.to_thread(conn.recv)
+            if command == "stop":
+                break
+            if command == "guilds":
+                count, per_guild = args
+                guilds = fake.add_guilds(count, members_per_guild=per_guild)
+                people = ({int(fake.bot_user["id"]), int(fake.owner["id"])})
+                conn.send([(g.id, g.channel_id, [u for u in g.members if u not in people])
+                           for g in guilds])
+            elif command == "burst":
+                guild_id, channel_id, user_ids = args
+                guild = fake.guilds[guild_id]
+                ixs = await asyncio.gather(*(
+                    fake.invoke_slash(guild_id, channel_id, guild.members[u], "klout")
+                    for u in user_ids))
+                await fake._wait(lambda ixs=ixs: all(ix.callbacks for ix in ixs) or None, 60.0,
+                                 "callbacks")
+                ok = sum(1 for ix in ixs if ix.callbacks[0]["data"].get("embeds"))
+                conn.send(ok)
+                fake.interactions.clear()
+                fake.requests.clear()
+
+
+class FakeProcess:
+    def __init__(self) -> None:
+        ctx = mp.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=fake_process, args=(child,), daemon=True)
+        self.process.start()
+        self.api_base, self.gateway_url, self.token = self.conn.recv()
+
+    def call(self, *command: Any) -> Any:
+        self.conn.send(command)
+        return self.conn.recv()
+
+    def stop(self) -> None:
+        self.conn.send(("stop",))
+        self.process.join(10)
+
+
+def bot_config(fake: FakeProcess, db: Path) -> Config:
+    base = Config()
+    return base.with_overrides(
+        storage=dataclasses.replace(base.storage, path=str(db)),
+        discord=dataclasses.replace(base.discord, api_base=fake.api_base,
+                                    gateway_url=fake.gateway_url, guild_ready_timeout_s=0.5,
+                                    backfill_days=0),
+        # No cooldowns: every request should do the full work.
+        limits=dataclasses.replace(base.limits, platforms=[]))
+
+
+async def connected(adapter: Any) -> asyncio.Task[None]:
+    runner = asyncio.create_task(adapter.run())
+    ready = asyncio.ensure_future(adapter.client.wait_until_ready())
+    done, _ = await asyncio.wait({runner, ready}, timeout=60,
+                                 return_when=asyncio.FIRST_COMPLETED)
+    if runner in done:
+        runner.result()
+    if ready not in done:
+        raise TimeoutError("bot never became ready")
+    return runner
+
+
+# ----------------------------------------------------------------------------- klout
+def build_store(db: Path, users: int, askers: list[int], now: datetime,
+                rng: random.Random) -> int:
+    """1M scored members with a week of history; askers get incoming events. The schema
+    must exist (see _migrate)."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("BEGIN")
+    conn.execute("INSERT INTO communities (id, platform, external_id, name) "
+                 "VALUES (1, 'discord', 'GUILD', 'bench')")
+    asker_rows = rng.sample(range(1, users + 1), len(askers))
+    external = {row: str(uid) for row, uid in zip(asker_rows, askers, strict=True)}
+    conn.executemany(
+        "INSERT INTO accounts (id, platform, external_id, handle, display_name, opted_out) "
+        "VALUES (?, 'discord', ?, ?, ?, ?)",
+        ((i, external.get(i, f"u{i}"), f"user{i}", f"User {i}",
+          1 if i % 1000 == 0 and i not in external else 0) for i in range(1, users + 1)))
+    conn.executemany("INSERT INTO members (community_id, account_id, display_name, last_seen) "
+                     "VALUES (1, ?, ?, 0)", ((i, f"User {i}") for i in range(1, users + 1)))
+    scores = sorted(((rng.randint(1, 100), i) for i in range(1, users + 1)), reverse=True)
+    computed = int(now.timestamp())
+    conn.executemany(
+        "INSERT INTO scores (community_id, account_id, score, raw, rank, give_rate, "
+        "model_version, computed_at) VALUES (1, ?, ?, ?, ?, 0.01, 'bench', ?)",
+        ((i, s, s / 100, rank, computed) for rank, (s, i) in enumerate(scores, 1)))
+    today = computed // 86_400
+    conn.executemany(
+        "INSERT INTO score_history (community_id, account_id, day, score, model_version) "
+        "VALUES (1, ?, ?, ?, 'bench')",
+        ((i, day, s) for s, i in scores for day in (today - 7, today)))
+    events = []
+    for row in asker_rows:
+        for k in range(30):
+            actor = rng.randint(1, users)
+            events.append((1, rng.choice((1, 2, 3)), actor, row,
+                           computed - rng.randint(0, 40 * 86_400), "c", f"m{row}-{k}", 1.0))
+    conn.executemany(
+        "INSERT INTO events (community_id, kind, actor_id, target_id, ts, channel, source, "
+        "weight) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", events)
+    conn.execute("INSERT INTO rescore_state (community_id, computed_at, events_seen) "
+                 "VALUES (1, ?, ?)", (computed, len(events)))
+    conn.execute("COMMIT")
+    conn.close()
+    return len(events)
+
+
+async def _migrate(db: Path) -> None:
+    async with Storage(db):
+        pass
+
+
+async def bench_klout(users: int, concurrency: int, rounds: int) -> dict[str, Any]:
+    from bot.adapters.discord import DiscordAdapter
+    from bot.adapters.discord_commands import KloutCommands
+
+    fake = FakeProcess()
+    try:
+        [(guild_id, channel_id, askers)] = fake.call("guilds", 1, concurrency)
+        now = datetime.now(UTC) + timedelta(hours=1)
+        with tempfile.TemporaryDirectory() as folder:
+            db = Path(folder) / "klout.db"
+            built = time.perf_counter()
+            await _migrate(db)
+            build_store(db, users, askers, now, random.Random(11))
+            build_seconds = time.perf_counter() - built
+            sqlite3.connect(db).execute(
+                "UPDATE communities SET external_id = ? WHERE id = 1", (str(guild_id),)
+            ).connection.commit()
+            async with KloutApp(bot_config(fake, db), clock=FixedClock(now), db_path=db) as app:
+                adapter = DiscordAdapter(app, token=fake.token, reidentify_pause=False)
+                runner = await connected(adapter)
+                arrived: dict[int, float] = {}
+                # (arrival -> callback about to be sent, arrival -> callback acknowledged)
+                phase: list[tuple[float, float]] = []
+                phase_done = asyncio.Event()
+                expected = [0]
+                parsers = adapter.client._connection.parsers
+                original_parser = parsers["INTERACTION_CREATE"]
+
+                def timed_parser(data: Any) -> None:
+                    arrived[int(data["id"])] = time.perf_counter()
+                    original_parser(data)
+
+                parsers["INTERACTION_CREATE"] = timed_parser
+                original_respond: Callable[..., Any] = KloutCommands.respond
+
+                async def timed_respond(self: Any, interaction: Any, answer: Any) -> None:
+                    ready = time.perf_counter()
+                    await original_respond(self, interaction, answer)
+                    start = arrived.pop(interaction.id)
+                    phase.append((ready - start, time.perf_counter() - start))
+                    if len(phase) >= expected[0]:
+                        phase_done.set()
+
+                async def run_phase(users: list[int]) -> tuple[list[tuple[float, float]], int]:
+                    phase.clear()
+                    phase_done.clear()
+                    expected[0] = len(users)
+                    ok = await asyncio.to_thread(fake.call, "burst", guild_id, channel_id, users)
+                    await asyncio.wait_for(phase_done.wait(), 60)
+                    return list(phase), ok
+
+                KloutCommands.respond = timed_respond  # type: ignore[method-assign]
+                try:
+                    await run_phase(askers)  # warm-up: caches, connections, code paths
+                    sequential: list[tuple[float, float]] = []
+                    for user in askers:
+                        sequential.extend((await run_phase([user]))[0])
+                    burst: list[tuple[float, float]] = []
+                    answered = 0
+                    for _ in range(rounds):
+                        samples, ok = await run_phase(askers)
+                        burst.extend(samples)
+                        answered += ok
+                finally:
+                    KloutCommands.respond = original_respond  # type: ignore[method-assign]
+                    await adapter.close()
+                    await asyncio.wait_for(runner, 30)
+    finally:
+        fake.stop()
+    return {"users": users, "build_seconds": build_seconds,
+            "sequential": summary([s for s, _ in sequential]),
+            "sequential_acked": summary([a for _, a in sequential]),
+            "burst": summary([s for s, _ in burst]), "burst_acked": summary([a for _, a in burst]),
+            "answered": answered, "requests": rounds * concurrency}
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+
+    def pct(p: float) -> float:
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+    return {"n": len(ordered), "p50_ms": pct(50), "p90_ms": pct(90), "p99_ms": pct(99),
+            "max_ms": ordered[-1] * 1000, "mean_ms": statistics.fmean(ordered) * 1000}
+
+
+# ----------------------------------------------------------------------------- idle
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def bench_idle(guilds: int, members: int, settle_s: float) -> dict[str, float]:
+    from bot.adapters.discord import DiscordAdapter
+
+    before = rss_mb()
+    fake = FakeProcess()
+    try:
+        fake.call("guilds", guilds, members)
+        with tempfile.TemporaryDirectory() as folder:
+            db = Path(folder) / "idle.db"
+            async with KloutApp(bot_config(fake, db), clock=FixedClock(datetime.now(UTC)),
+                                db_path=db) as app:
+                adapter = DiscordAdapter(app, token=fake.token, reidentify_pause=False)
+                runner = await connected(adapter)
+                await asyncio.sleep(settle_s)
+                gc.collect()
+                connected_guilds = len(adapter.client.guilds)
+                after = rss_mb()
+                await adapter.close()
+                await asyncio.wait_for(runner, 30)
+    finally:
+        fake.stop()
+    return {"guilds": connected_guilds, "rss_mb": after, "rss_before_connect_mb": before}
+
+
+# ----------------------------------------------------------------------------- main
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("which", nargs="?", default="all", choices=("all", "ingest", "klout",
+                                                                    "idle"))
+    parser.add_argument("--events", type=int, default=300_000, help="gateway dispatches")
+    parser.add_argument("--members", type=int, default=10_000, help="members (ingest)")
+    parser.add_argument("--batch-size", type=int, default=Config().storage.batch_size)
+    parser.add_argument("--users", type=int, default=1_000_000, help="scored users (klout)")
+    parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--guilds", type=int, default=100)
+    args = parser.parse_args()
+    if args.which in ("all", "idle"):  # first, so the other runs' memory isn't counted
+        r = asyncio.run(bench_idle(args.guilds, 10, 3.0))
+        print(f"idle: RSS {r['rss_mb']:.1f} MB connected to {r['guilds']:.0f} guilds "
+              f"(process before connecting: {r['rss_before_connect_mb']:.1f} MB)")
+    if args.which in ("all", "ingest"):
+        r = asyncio.run(bench_ingest(args.events, args.members, args.batch_size))
+        print(f"ingest: {r['dispatches']:,} gateway dispatches -> {r['rows']:,} event rows "
+              f"in {r['seconds']:.2f}s (storage batch_size {args.batch_size})")
+        print(f"  adapter->storage: {r['rows_per_s']:,.0f} events/s "
+              f"({r['dispatches_per_s']:,.0f} dispatches/s)")
+        print(f"  raw executemany:  {r['raw_rows_per_s']:,.0f} events/s "
+              f"({r['raw_seconds']:.2f}s)")
+        print(f"  ratio: {r['rows_per_s'] / r['raw_rows_per_s']:.0%} of raw")
+    if args.which in ("all", "klout"):
+        r = asyncio.run(bench_klout(args.users, args.concurrency, args.rounds))
+        print(f"klout: {r['users']:,} scored users (store built in {r['build_seconds']:.1f}s); "
+              f"{r['answered']}/{r['requests']} answered with a card")
+        print("  arrival -> callback sent (and -> callback acknowledged by Discord):")
+        for name in ("sequential", "burst"):
+            s, a = r[name], r[f"{name}_acked"]
+            label = ("one at a time" if name == "sequential"
+                     else f"{args.concurrency} concurrent")
+            print(f"  {label:>16}: p50 {s['p50_ms']:.2f} ms  p99 {s['p99_ms']:.2f} ms  "
+                  f"max {s['max_ms']:.2f} ms  (acked: p50 {a['p50_ms']:.2f} ms  "
+                  f"p99 {a['p99_ms']:.2f} ms)  n={s['n']}")
+
+
+if __name__ == "__main__":
+    main()
