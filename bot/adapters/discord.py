@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import discord
@@ -34,6 +35,7 @@ from bot.adapters.discord_reply import NO_PINGS, PageButton, describe_http_error
 from bot.adapters.discord_roles import TierRoles
 from bot.app import KloutApp
 from bot.config import ConfigError
+from bot.leaderboards.target import PostRef
 from bot.services.rescore import RescoreResult
 from commands.types import Reply
 
@@ -106,21 +108,7 @@ class DiscordAdapter:
 
     async def send(self, destination: str, reply: Reply) -> str | None:
         """Post to a channel (by id) with pings off; returns the message id."""
-        try:
-            channel_id = int(destination)
-            channel = self.client.get_channel(channel_id) or await self.client.fetch_channel(
-                channel_id)
-        except ValueError as exc:
-            raise DeliveryError(f"{destination!r} is not a Discord channel id",
-                                retryable=False) from exc
-        except discord.HTTPException as exc:
-            cause = describe_http_error(exc)
-            log.error("cannot find Discord channel %s: %s", destination, cause)
-            raise DeliveryError(cause, retryable=exc.status == 429 or exc.status >= 500) \
-                from exc
-        if not isinstance(channel, discord.abc.Messageable):
-            raise DeliveryError(f"Discord channel {destination} takes no messages",
-                                retryable=False)
+        channel = await self._messageable(destination)
         guild = getattr(channel, "guild", None)
         rendered = self.app.renderer.render(reply, PLATFORM)
         try:
@@ -132,6 +120,58 @@ class DiscordAdapter:
             retryable = exc.status == 429 or exc.status >= 500
             raise DeliveryError(cause, retryable=retryable) from exc
         return str(message.id)
+
+    async def recent_own_posts(self, destination: str, since: datetime) -> list[PostRef]:
+        """The bot's own messages in a channel since `since`, for the weekly poster's
+        crash recovery. Raises DeliveryError when it cannot tell ([] means none)."""
+        me = self.client.user
+        if me is None:
+            raise DeliveryError("not logged in to Discord yet", retryable=True)
+        channel = await self._messageable(destination)
+        refs: list[PostRef] = []
+        try:
+            # Newest first, with a day of slack: the poster matches its marker in the text,
+            # and Discord's clock (snowflake times) may disagree with ours.
+            horizon = since - timedelta(days=1)
+            async for message in channel.history(limit=200):
+                if message.created_at < horizon:
+                    break
+                if message.author.id != me.id:
+                    continue
+                parts = [message.content]
+                for embed in message.embeds:
+                    parts += [embed.title or "", embed.description or "",
+                              embed.footer.text or ""]
+                refs.append(PostRef(str(message.id), "\n".join(p for p in parts if p)))
+        except discord.HTTPException as exc:
+            cause = describe_http_error(exc)
+            log.error("cannot read Discord channel %s history: %s", destination, cause)
+            raise DeliveryError(cause, retryable=exc.status == 429 or exc.status >= 500) \
+                from exc
+        return refs
+
+    async def community_for(self, destination: str) -> str | None:
+        """The guild a channel belongs to, for [[leaderboard]] entries naming only a channel."""
+        channel = await self._messageable(destination)
+        guild = getattr(channel, "guild", None)
+        return str(guild.id) if guild is not None else None
+
+    async def _messageable(self, destination: str) -> discord.abc.Messageable:
+        try:
+            channel = self.client.get_channel(int(destination)) or \
+                await self.client.fetch_channel(int(destination))
+        except ValueError as exc:
+            raise DeliveryError(f"{destination!r} is not a Discord channel id",
+                                retryable=False) from exc
+        except discord.HTTPException as exc:
+            cause = describe_http_error(exc)
+            log.error("cannot find Discord channel %s: %s", destination, cause)
+            raise DeliveryError(cause, retryable=exc.status == 429 or exc.status >= 500) \
+                from exc
+        if not isinstance(channel, discord.abc.Messageable):
+            raise DeliveryError(f"Discord channel {destination} takes no messages",
+                                retryable=False)
+        return channel
 
     async def close(self) -> None:
         await self._stop_work()

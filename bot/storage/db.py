@@ -114,6 +114,14 @@ class Database:
             "number INTEGER PRIMARY KEY, name TEXT NOT NULL)")
         rows = await (await conn.execute("SELECT number FROM schema_migrations")).fetchall()
         applied = {int(r[0]) for r in rows}
+        if not applied:
+            # Databases migrated before this table existed recorded only user_version.
+            row = await (await conn.execute("PRAGMA user_version")).fetchone()
+            version = int(row[0]) if row else 0
+            applied = {n for n, _, _ in migrations() if n <= version}
+            await conn.executemany(
+                "INSERT INTO schema_migrations (number, name) VALUES (?, ?)",
+                [(n, name) for n, name, _ in migrations() if n in applied])
         for number, name, sql in migrations():
             if number in applied:
                 continue

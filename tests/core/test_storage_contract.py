@@ -201,3 +201,18 @@ async def test_a_late_lower_numbered_migration_still_runs(tmp_path: Path) -> Non
         row = await s.db.fetchone(
             "SELECT count(*) FROM schema_migrations WHERE number = ?", (number,))
         assert row is not None and row[0] == 1
+
+
+async def test_database_from_before_migration_tracking_is_adopted(tmp_path: Path) -> None:
+    from bot.storage.db import migrations
+
+    path = tmp_path / "old.db"
+    async with Storage(path):
+        pass
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE schema_migrations")
+    conn.commit()
+    conn.close()
+    async with Storage(path) as s:
+        rows = await s.db.fetchall("SELECT number FROM schema_migrations ORDER BY number")
+    assert [r[0] for r in rows] == [number for number, _, _ in migrations()]
