@@ -128,6 +128,17 @@ class KloutCommands(commands.Cog):
         return [app_commands.Choice(name=t, value=t) for t in self.app.settings.tiers
                 if current.lower() in t][:25]
 
+    admin_board = app_commands.Group(name="leaderboard", parent=admin,
+                                     description="The weekly leaderboard post")
+
+    @admin_board.command(name="preview", description="Show the next weekly post, unposted")
+    async def admin_board_preview(self, interaction: discord.Interaction[Any]) -> None:
+        await self.answer(interaction, "leaderboard-preview")
+
+    @admin_board.command(name="post-now", description="Post the leaderboard now")
+    async def admin_board_post(self, interaction: discord.Interaction[Any]) -> None:
+        await self.answer(interaction, "leaderboard-post")
+
     @admin.command(name="backfill", description="Read recent history so scores mean "
                                                 "something now")
     async def admin_backfill(self, interaction: discord.Interaction[Any]) -> None:

@@ -70,3 +70,22 @@ async def test_crash_after_sending_never_double_posts(fake: FakeDiscord, guild: 
         assert len(bot_posts(fake, bot, guild)) == 1
         (dest,) = await bot.app.store.leaderboards.destinations()
         assert await bot.app.store.leaderboards.unfinished(dest.id) == []
+
+
+async def test_admin_previews_and_posts_now(fake: FakeDiscord, guild: FakeGuild,
+                                            tmp_path: Path) -> None:
+    async with discord_bot(fake, tmp_path / "a.db") as bot:
+        await five_scored(bot, guild)
+        await schedule_due_now(bot, guild)
+        refused = await bot.slash(guild, "bob", "kloutadmin", subcommand=("leaderboard",
+                                                                           "preview"))
+        assert "Manage Server" in str(refused.callbacks[0]["data"])
+        ix = await bot.slash(guild, fake.owner, "kloutadmin",
+                             subcommand=("leaderboard", "preview"))
+        (embed,) = ix.callbacks[0]["data"]["embeds"]
+        assert embed["title"] == "Preview of the next weekly leaderboard"
+        assert f"<#{guild.channel_id}>" in embed["description"]
+        assert bot_posts(fake, bot, guild) == []
+        await bot.slash(guild, fake.owner, "kloutadmin",
+                        subcommand=("leaderboard", "post-now"))
+        assert len(bot_posts(fake, bot, guild)) == 1
