@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from bot.services.export import build_export, encode
 from bot.services.linking import XVerifier
 from bot.storage import Account, Storage
-from bot.storage.privacy import Footprint as StoredFootprint
 from bot.storage.privacy import LinkConflict, PendingLink
 from commands.confirm import ALPHABET, Confirmations
 from commands.privacy_types import ConfirmState, Export, Footprint, LinkCode, LinkOutcome
@@ -90,7 +89,7 @@ class PrivacyService:
         account = await self._account(person)
         if account is None:
             return Footprint()
-        return _public(await self.store.privacy.footprint(await self._with_links(account)))
+        return await self.store.privacy.footprint(await self._with_links(account))
 
     async def forget(self, person: Person) -> Footprint:
         account = await self._account(person)
@@ -103,7 +102,7 @@ class PrivacyService:
         deleted = await self.store.privacy.forget(accounts)
         log.info("forgot a %s person: %s accounts, %s rows", person.platform, len(accounts),
                  deleted.total)
-        return _public(deleted)
+        return deleted
 
     # -- export -------------------------------------------------------------------------
     async def export(self, person: Person, now: datetime) -> Export:
@@ -214,7 +213,7 @@ class PrivacyService:
         row = await self.store.privacy.community(platform, community)
         if row is None:
             return Footprint()
-        return _public(await self.store.privacy.community_footprint(row.id))
+        return await self.store.privacy.community_footprint(row.id)
 
     async def wipe_community(self, platform: str, community: str) -> Footprint:
         row = await self.store.privacy.community(platform, community)
@@ -224,7 +223,7 @@ class PrivacyService:
         deleted = await self.store.privacy.delete_community(row, keep_config=True)
         log.info("wiped community %s/%s on an admin's request: %s rows", platform, row.id,
                  deleted.total)
-        return _public(deleted)
+        return deleted
 
     async def community_removed(self, platform: str, community: str, now: datetime) -> bool:
         """The bot was removed (kicked, or the server deleted): start the grace period."""
@@ -290,11 +289,6 @@ async def apply_retention(store: Storage, now: datetime, events_days: int) -> in
     if events:
         log.info("retention: deleted %s events past %s days", events, events_days)
     return events
-
-
-def _public(stored: StoredFootprint) -> Footprint:
-    return Footprint(**{f.name: getattr(stored, f.name)
-                        for f in dataclasses.fields(Footprint)})
 
 
 def _normal(code: str) -> str:

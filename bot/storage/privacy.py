@@ -19,13 +19,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import aiosqlite
 
 from bot.storage.accounts import AccountRepository, CommunityRepository
 from bot.storage.db import Database
 from bot.storage.models import Account
+from commands.privacy_types import Footprint
 
 ACCOUNT_REF_COLUMNS = ("account_id", "actor_id", "target_id", "linked_id")
 
@@ -77,26 +78,6 @@ NOT_PERSONAL_TABLES = frozenset({
 
 _VERDICT_CACHE = 200_000
 _OWN_TABLES = ("events", "scores", "score_history", "members", "account_links", "link_codes")
-
-
-@dataclass(frozen=True, slots=True)
-class Footprint:
-    """How many rows about someone (or some community) are stored, by what they are."""
-
-    events_made: int = 0
-    events_received: int = 0
-    scores: int = 0
-    history: int = 0
-    memberships: int = 0
-    links: int = 0
-    accounts: int = 0
-    communities: int = 0
-    other: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def total(self) -> int:
-        return (self.events_made + self.events_received + self.scores + self.history
-                + self.memberships + self.links + self.accounts + sum(self.other.values()))
 
 
 @dataclass(frozen=True, slots=True)
