@@ -24,7 +24,7 @@ async def klout(request: Request, ports: Ports) -> Reply:
         raise UserError("opted_out", name=person.display_name[:64])
     template = "klout" if card.status != "unscored" else "klout_unscored"
     # Templates read `asking_self`: in Jinja `self` is the template itself (always truthy).
-    return Reply(template, {"card": card, "self": asking_self, "asking_self": asking_self,
+    return Reply(template, {"card": card, "asking_self": asking_self,
                             "bot_name": ports.bot_name})
 
 

@@ -19,7 +19,6 @@ from typing import TextIO
 from bot.app import KloutApp
 from bot.ingest import Activity
 from bot.leaderboards.target import PostRef
-from bot.render import Rendered
 from bot.services.linking import StaticXVerifier
 from commands.errors import UserError
 from commands.parse import clean, parse
@@ -71,7 +70,7 @@ class ConsoleAdapter:
         database first, like a platform keeps a message, so the bot can read its own
         recent posts back (recent_own_posts) after a crash."""
         rendered = self.app.renderer.render(reply, PLATFORM)
-        text = _plain(rendered)
+        text = rendered.text
         message_id = await self.app.store.leaderboards.record_console_post(
             destination, text, int(self.app.clock.now().timestamp()))
         self._write(f"[{destination}] {text}")
@@ -143,7 +142,7 @@ class ConsoleAdapter:
             community_name=self.community, is_admin=True,
         )
         reply, rendered = await self.app.handle(request)
-        out = _plain(rendered)
+        out = rendered.text
         for attachment in reply.attachments:
             path = self._save(attachment.filename, attachment.data)
             out += "\n" + self._ack("saved", path=str(path))
@@ -241,10 +240,6 @@ def _valid_name(name: str) -> str:
     if not _NAME.match(name):
         raise UserError("console_bad_name", name=name[:40])
     return name
-
-
-def _plain(rendered: Rendered) -> str:
-    return rendered.text
 
 
 def create(app: KloutApp) -> ConsoleAdapter:

@@ -15,6 +15,16 @@ from bot.storage.models import Account, Community
 _ACCOUNT_COLUMNS = (
     "id, platform, external_id, handle, display_name, is_bot, followers, listed, opted_out"
 )
+# Names seen are kept (coalesce), so a later event without a name never erases one.
+_UPSERT_ACCOUNT = (
+    "INSERT INTO accounts (platform, external_id, handle, display_name, is_bot, "
+    "updated_at) VALUES (?, ?, ?, ?, coalesce(?, 0), ?) "
+    "ON CONFLICT (platform, external_id) DO UPDATE SET "
+    "handle = coalesce(excluded.handle, accounts.handle), "
+    "display_name = coalesce(excluded.display_name, accounts.display_name), "
+    "is_bot = coalesce(?, accounts.is_bot), "
+    "updated_at = coalesce(excluded.updated_at, accounts.updated_at)"
+)
 
 
 def _account(row: sqlite3.Row) -> Account:
@@ -116,14 +126,7 @@ class AccountRepository:
     ) -> int:
         """Upsert inside an open write transaction (used by batched ingestion)."""
         cur = await conn.execute(
-            "INSERT INTO accounts (platform, external_id, handle, display_name, is_bot, "
-            "updated_at) VALUES (?, ?, ?, ?, coalesce(?, 0), ?) "
-            "ON CONFLICT (platform, external_id) DO UPDATE SET "
-            "handle = coalesce(excluded.handle, accounts.handle), "
-            "display_name = coalesce(excluded.display_name, accounts.display_name), "
-            "is_bot = coalesce(?, accounts.is_bot), "
-            "updated_at = coalesce(excluded.updated_at, accounts.updated_at) "
-            "RETURNING id",
+            _UPSERT_ACCOUNT + " RETURNING id",
             (platform, external_id, handle, display_name,
              None if is_bot is None else int(is_bot), updated_at,
              None if is_bot is None else int(is_bot)),
@@ -195,15 +198,6 @@ class AccountRepository:
                 "AND display_name = ? COLLATE NOCASE ORDER BY id LIMIT 1", (platform, name))
         return _account(row) if row else None
 
-    async def touch_member(self, community_id: int, account_id: int,
-                           display_name: str | None, seen: int) -> None:
-        await self.db.execute(
-            "INSERT INTO members (community_id, account_id, display_name, last_seen) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (community_id, account_id) DO UPDATE SET "
-            "display_name = coalesce(excluded.display_name, members.display_name), "
-            "last_seen = max(coalesce(members.last_seen, 0), excluded.last_seen)",
-            (community_id, account_id, display_name, seen))
-
     async def upsert_many(
         self, rows: Sequence[tuple[str, str, str | None, str | None, bool | None, int | None]],
     ) -> dict[tuple[str, str], int]:
@@ -219,13 +213,7 @@ class AccountRepository:
         found: dict[tuple[str, str], int] = {}
         async with self.db.write() as conn:
             await conn.executemany(
-                "INSERT INTO accounts (platform, external_id, handle, display_name, is_bot, "
-                "updated_at) VALUES (?, ?, ?, ?, coalesce(?, 0), ?) "
-                "ON CONFLICT (platform, external_id) DO UPDATE SET "
-                "handle = coalesce(excluded.handle, accounts.handle), "
-                "display_name = coalesce(excluded.display_name, accounts.display_name), "
-                "is_bot = coalesce(?, accounts.is_bot), "
-                "updated_at = coalesce(excluded.updated_at, accounts.updated_at)", params)
+                _UPSERT_ACCOUNT, params)
             for platform, ids in wanted.items():
                 unique = list(dict.fromkeys(ids))
                 for start in range(0, len(unique), 900):  # SQLite's bound-parameter limit
@@ -240,7 +228,9 @@ class AccountRepository:
         return found
 
     async def touch_members(self, rows: Sequence[tuple[int, int, str | None, int]]) -> None:
-        """Bulk `touch_member`: rows are (community_id, account_id, display_name, seen)."""
+        """Record membership and per-community names.
+
+        Rows are (community_id, account_id, display_name, seen)."""
         if rows:
             await self.db.executemany(
                 "INSERT INTO members (community_id, account_id, display_name, last_seen) "
@@ -260,10 +250,3 @@ class AccountRepository:
         rows = await self.db.fetchall(
             "SELECT external_id FROM accounts WHERE platform = ? AND is_bot = 1", (platform,))
         return [str(r[0]) for r in rows]
-
-    async def member_name(self, community_id: int, account_id: int) -> str | None:
-        row = await self.db.fetchone(
-            "SELECT coalesce(m.display_name, a.display_name, a.handle, a.external_id) "
-            "FROM accounts a LEFT JOIN members m ON m.account_id = a.id "
-            "AND m.community_id = ? WHERE a.id = ?", (community_id, account_id))
-        return row[0] if row else None
