@@ -162,14 +162,16 @@ class LeaderboardRepository:
                 "INSERT INTO leaderboard_posts (destination_id, period, due_at, state, "
                 "claimed_at, note) VALUES (?, ?, ?, 'skipped', ?, ?) "
                 "ON CONFLICT (destination_id, period) DO UPDATE SET state = 'skipped', "
-                "note = excluded.note WHERE leaderboard_posts.state = 'claimed'",
+                "note = excluded.note, payload = NULL WHERE leaderboard_posts.state = 'claimed'",
                 (destination_id, period, due_at, now, note))
 
     async def mark_posted(self, destination_id: int, period: str, message_ids: Sequence[str],
                           *, now: int, note: str = "") -> None:
+        # The payload (names and scores as claimed) only exists to finish an interrupted
+        # post; once the period is settled it would be a copy of people's data for nothing.
         await self.db.execute(
             "UPDATE leaderboard_posts SET state = 'posted', posted_at = ?, message_ids = ?, "
-            "note = ? WHERE destination_id = ? AND period = ? AND state = 'claimed'",
+            "note = ?, payload = NULL WHERE destination_id = ? AND period = ? AND state = 'claimed'",
             (now, ",".join(message_ids), note, destination_id, period))
 
     async def note_failure(self, destination_id: int, period: str, error: str, *,
@@ -178,10 +180,11 @@ class LeaderboardRepository:
         async with self.db.write() as conn:
             cur = await conn.execute(
                 "UPDATE leaderboard_posts SET attempts = attempts + 1, note = ?, "
-                "state = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE state END "
+                "state = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE state END, "
+                "payload = CASE WHEN attempts + 1 >= ? THEN NULL ELSE payload END "
                 "WHERE destination_id = ? AND period = ? AND state = 'claimed' "
                 f"RETURNING {_POST_COLUMNS}",
-                (error[:500], give_up_after, destination_id, period))
+                (error[:500], give_up_after, give_up_after, destination_id, period))
             row = await cur.fetchone()
         return _post(row) if row else None
 

@@ -125,6 +125,8 @@ async def test_no_double_post_when_the_bot_dies_at_any_step(tmp_path: Path, step
         assert markers == [("2026-03-16", 1, 2), ("2026-03-16", 2, 2)]
         row = await app.store.leaderboards.post_row(dest.id, "2026-03-16")
         assert row is not None and row.state == "posted"
+        # The claimed board (names, scores) is kept only until the period settles.
+        assert row.payload is None
         posts = await app.store.leaderboards.console_posts(CHANNEL, 0)
         assert row.message_ids == tuple(str(p.id) for p in posts)
 
@@ -142,7 +144,7 @@ async def test_interrupted_and_restarted_past_the_grace_window(tmp_path: Path) -
         assert outcome.action == "skipped"
         assert await console_posts(app) == []
         row = await app.store.leaderboards.post_row(dest.id, "2026-03-16")
-        assert row is not None and row.state == "skipped"
+        assert row is not None and row.state == "skipped" and row.payload is None
 
 
 async def test_half_a_thread_is_finished_even_after_the_grace_window(tmp_path: Path) -> None:
