@@ -78,7 +78,7 @@ class ScoringConfig:
     # above 0 so that a stored give_rate of 0 still means "bot" (explain.py relies on it).
     trust_floor: float = 0.02
     trust_days: float = 14.0
-    trust_actors: float = 3.0
+    trust_actors: float = 2.0
     # Audience prior: at most this many score points, reached at audience_saturation.
     audience_max_points: float = 4.0
     audience_saturation: float = 1_000_000.0

@@ -49,11 +49,11 @@ def test_worked_example_from_the_docs():
         3.2958, 0.8630, 0.2401, 1.4657,
     ]  # fmt: skip
     # Earned bases: bob has taken part for 30 days (dave's like) and three people acted on
-    # him; alice for 20 days, with one fan of the three needed; carol is brand new and
+    # him; alice for 20 days, with one fan of the two needed; carol is brand new and
     # nobody acts on dave or carol, so they carry the floor.
     floor = CFG.trust_floor
-    b_bob, b_alice = 1.0, floor + (1 - floor) / 3
-    assert round(b_alice, 4) == 0.3467
+    b_bob, b_alice = 1.0, floor + (1 - floor) / 2
+    assert round(b_alice, 4) == 0.51
     # Every actor here acts on one target only, so each passes its whole g
     # (carol and dave are below the out_floor of 1 and pass only s / 1).
     a = b = 0.0
@@ -62,20 +62,20 @@ def test_worked_example_from_the_docs():
             g(b, b_bob),
             g(a, b_alice) + (s_carol_bob + s_dave_bob) * floor,
         )
-    assert (round(a, 4), round(b, 4)) == (1.7774, 1.3328)
+    assert (round(a, 4), round(b, 4)) == (1.8626, 1.5298)
     bob, alice = res["bob"], res["alice"]
     assert bob.components["propagated"] == pytest.approx(b, rel=1e-6)
     assert alice.components["propagated"] == pytest.approx(a, rel=1e-6)
     assert round(bob.components["audience_points"], 4) == 2.0003
-    assert (bob.score, bob.tier) == (33, "regular")
-    assert (alice.score, alice.tier) == (32, "regular")
+    assert (bob.score, bob.tier) == (34, "regular")
+    assert (alice.score, alice.tier) == (33, "regular")
     assert res["carol"].score == res["dave"].score == res["erin"].score == 1
-    assert round(bob.raw, 4) == 2.0062
+    assert round(bob.raw, 4) == 2.3025
 
     rates = {s.user: s.give_rate for s in res.values()}
     exp = explain_user("bob", events, rates, NOW, profiles=[Profile("bob", followers=1000)])
     assert [(a, round(share, 3)) for a, share in exp.top_contributors] == [
-        ("alice", 0.983), ("carol", 0.013), ("dave", 0.004),
+        ("alice", 0.986), ("carol", 0.011), ("dave", 0.003),
     ]  # fmt: skip
     assert exp.summary_key == "few_people"
     assert exp.counts_by_kind == {"like": 1, "reaction": 1, "reply": 2}
