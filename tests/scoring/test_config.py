@@ -141,3 +141,24 @@ def test_example_config_scoring_table_loads():
     table = tomllib.loads(path.read_text())["scoring"]
     cfg = config_from_table(table, source=str(path))
     assert cfg.tiers == DEFAULT_TIERS
+
+
+def test_earned_base_keys_load_and_are_checked():
+    cfg = config_from_table({"trust_floor": 1, "trust_days": 0, "trust_actors": 5})
+    assert (cfg.trust_floor, cfg.trust_days, cfg.trust_actors) == (1.0, 0.0, 5.0)
+    # A floor of 0 would make a non-bot's give_rate 0, which explanations read as "bot".
+    with pytest.raises(ScoringConfigError, match=r"trust_floor: 0\.0 must be greater than 0"):
+        config_from_table({"trust_floor": 0})
+    with pytest.raises(ScoringConfigError, match="trust_days"):
+        config_from_table({"trust_days": -1})
+
+
+def test_example_config_documents_the_model_defaults():
+    import tomllib
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "config.example.toml"
+    table = tomllib.loads(path.read_text())["scoring"]
+    defaults = ScoringConfig()
+    for key in ("trust_floor", "trust_days", "trust_actors", "damping", "half_life_days"):
+        assert table[key] == getattr(defaults, key), key

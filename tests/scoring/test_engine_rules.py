@@ -82,6 +82,34 @@ def test_worked_example_from_the_docs():
     assert exp.decayed_by_kind == {"like": 0.5, "reaction": 1.0, "reply": 2.0}
 
 
+def test_earned_base_needs_time_and_other_people():
+    # Users 6 and 7 are the fans; user 1 only acts (on 0), nobody acts on them.
+    floor = CFG.trust_floor
+    cases = {  # target: (fans' actions as (actor, days ago), expected base)
+        1: ([], floor),  # nobody acts on them
+        2: ([(6, 0)], floor),  # one fan, brand new
+        3: ([(6, 7), (7, 0)], floor + (1 - floor) * 0.5),  # two fans, a week in
+        4: ([(6, 14), (7, 0)], 1.0),  # two fans, two weeks in
+        5: ([(6, 30)], floor + (1 - floor) * 0.5),  # a month in, but one fan of two
+    }
+    actor, target, ts = [1], [0], [NOW]
+    for user, (acts, _) in cases.items():
+        for fan, days in acts:
+            actor.append(fan), target.append(user), ts.append(NOW - days * DAY)
+    arrays = InteractionArrays(
+        np.array(actor), np.array(target), np.full(len(actor), int(Kind.REPLY), dtype=np.uint8),
+        np.array(ts), n_users=8,
+    )  # fmt: skip
+    result = score_arrays(arrays, None, NOW)
+    assert result.base is not None
+    for user, (_, expected) in cases.items():
+        assert result.base[user] == pytest.approx(expected), user
+    # What each endorser gives is its base plus d*h(its standing), and nothing else.
+    g_used = result.give_rate * np.maximum(result.out_strength, CFG.out_floor)
+    standing = result.propagated
+    assert g_used == pytest.approx(result.base + 0.85 * (np.sqrt(1 + 2 * standing) - 1))
+
+
 def test_kind_weights_matter_and_are_configurable():
     res = by_user([ev("a", "x", "reply"), ev("b", "y", "like")])
     assert res["x"].raw > res["y"].raw
