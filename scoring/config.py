@@ -18,7 +18,7 @@ from scoring.kinds import KIND_NAMES, Kind
 
 # Bump whenever a default constant, the formula or the score scale changes, so
 # stored scores from different models are never compared silently.
-MODEL_VERSION = "2026.11-1"
+MODEL_VERSION = "2026.11-2"
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,16 @@ class ScoringConfig:
     out_floor: float = 1.0
     # gamma: an endorser's standing grows like raw**gamma, so closed loops cannot compound.
     endorser_exponent: float = 0.5
+    # Earned base (trust-weighted teleport). An account's own base b in g = b + d*h(raw) is
+    # trust_floor + (1 - trust_floor) * min(1, tenure / trust_days) * min(1, fans / trust_actors):
+    # full once it has taken part for trust_days and trust_actors different others acted on
+    # it. Throwaway and brand-new accounts carry only the floor, so bought engagement from
+    # them is worth trust_floor of a member's attention each. 0 days or 0 actors drops
+    # that factor; trust_floor = 1 is the flat base of model 2026.11-1. The floor stays
+    # above 0 so that a stored give_rate of 0 still means "bot" (explain.py relies on it).
+    trust_floor: float = 0.02
+    trust_days: float = 14.0
+    trust_actors: float = 2.0
     # Audience prior: at most this many score points, reached at audience_saturation.
     audience_max_points: float = 4.0
     audience_saturation: float = 1_000_000.0
@@ -108,6 +118,9 @@ class ScoringConfig:
         _check_range(problems, "pair_saturation", self.pair_saturation, 0.0, 1e6, lo_open=True)
         _check_range(problems, "out_floor", self.out_floor, 0.0, 1e6, lo_open=True)
         _check_range(problems, "endorser_exponent", self.endorser_exponent, 0.0, 1.0, lo_open=True)
+        _check_range(problems, "trust_floor", self.trust_floor, 0.0, 1.0, lo_open=True)
+        _check_range(problems, "trust_days", self.trust_days, 0.0, 36500)
+        _check_range(problems, "trust_actors", self.trust_actors, 0.0, 1e6)
         _check_range(problems, "audience_max_points", self.audience_max_points, 0.0, 10.0)
         _check_range(problems, "audience_saturation", self.audience_saturation, 1.0, 1e12)
         _check_range(problems, "listed_weight", self.listed_weight, 0.0, 1e6)

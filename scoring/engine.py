@@ -23,6 +23,7 @@ from scoring.propagation import (
     MAX_EVENT_WEIGHT,
     PairGraph,
     decay_factor,
+    member_base,
     pair_graph,
     quantize,
     solve,
@@ -118,9 +119,13 @@ def score_arrays(
     target = np.asarray(interactions.target)[keep]
     graph = pair_graph(actor, target, amount, n, config)
     matrix = transfer_matrix(graph)
+    distinct = np.diff(graph.amount.indptr).astype(np.int64)
+    ts = np.asarray(interactions.ts, dtype=np.float64)[keep]
+    base = member_base(actor, target, ts, distinct, n, now_s, config)
+    del ts
     if on_stage is not None:
         on_stage("aggregate")
-    fixed = solve(matrix, config)
+    fixed = solve(matrix, config, base)
     if on_stage is not None:
         on_stage("propagate")
     propagated = fixed.raw
@@ -133,7 +138,6 @@ def score_arrays(
         (graph.strength, graph.amount.indices, graph.amount.indptr), shape=(n, n)
     )
     received = np.asarray(strength_csr.sum(axis=1)).ravel()
-    distinct = np.diff(graph.amount.indptr).astype(np.int64)
 
     prior = audience_points_array(
         np.asarray(facts.followers, dtype=np.float64),
@@ -160,6 +164,7 @@ def score_arrays(
         converged=fixed.converged,
         by_platform=by_platform,
         model_version=MODEL_VERSION,
+        base=base,
     )
 
 

@@ -73,8 +73,8 @@ def explain_user(
     incoming: events whose target is `user` (others are skipped, so passing a
       superset is safe but slower).
     give_rate: actor id -> give_rate from the last full rescore. An actor missing
-      from it (new since the rescore) is assumed to have no standing and to act
-      only on this user, an upper bound of what a newcomer can give. A rate of
+      from it (new since the rescore) is taken as what the rescore makes of a
+      brand-new account: the trust floor as base, no standing, acting only on this user. A rate of
       exactly 0 (what the rescore stores for bots) drops the actor entirely.
     profiles: the user's own profile(s) for the audience prior.
     previous_score: last week's score, for `change`.
@@ -91,7 +91,7 @@ def explain_user(
         if e.target is None or link.get(e.target, e.target) != me:
             continue
         actor = link.get(e.actor, e.actor)
-        # A stored give_rate of exactly 0 only ever belongs to a bot (g >= 1 for everyone else).
+        # A stored give_rate of exactly 0 only ever belongs to a bot (g >= trust_floor > 0).
         if actor == me or actor in bots or e.actor in bots or give_rate.get(actor) == 0:
             continue
         actors.append(actor)
@@ -133,7 +133,8 @@ def explain_user(
         s = float(saturate(c, config))
         rate = give_rate.get(a)
         if rate is None or not math.isfinite(rate) or rate < 0:
-            rate = endorser_weight_scalar(0.0, config) / max(s, config.out_floor)
+            newcomer = endorser_weight_scalar(0.0, config, config.trust_floor)
+            rate = newcomer / max(s, config.out_floor)
         contribution[a] = s * rate
     propagated = math.fsum(contribution.values())
 

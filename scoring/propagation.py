@@ -45,9 +45,13 @@ def saturate(amount: np.ndarray | float, config: ScoringConfig) -> np.ndarray:
 
 
 def endorser_weight(
-    raw: np.ndarray, config: ScoringConfig, out: np.ndarray | None = None
+    raw: np.ndarray,
+    config: ScoringConfig,
+    out: np.ndarray | None = None,
+    base: np.ndarray | None = None,
 ) -> np.ndarray:
-    """g(raw) = 1 + d * h(raw), h(x) = (1 + x/gamma)**gamma - 1.
+    """g(raw) = b + d * h(raw), h(x) = (1 + x/gamma)**gamma - 1; b is the earned base
+    (member_base), 1 for everyone when not given.
 
     h is ~x for small x and ~x**gamma for large: standing compounds through the
     graph like PageRank for ordinary members, but sub-linearly for big ones, so a
@@ -70,13 +74,52 @@ def endorser_weight(
         np.power(out, gamma, out=out)
         out -= 1.0
         out *= d
-    out += 1.0
+    if base is None:
+        out += 1.0
+    else:
+        out += base
     return out
 
 
-def endorser_weight_scalar(raw: float, config: ScoringConfig) -> float:
+def endorser_weight_scalar(raw: float, config: ScoringConfig, base: float = 1.0) -> float:
     gamma = config.endorser_exponent
-    return 1.0 + config.damping * ((1.0 + max(raw, 0.0) / gamma) ** gamma - 1.0)
+    return base + config.damping * ((1.0 + max(raw, 0.0) / gamma) ** gamma - 1.0)
+
+
+def member_base(
+    actor: np.ndarray,
+    target: np.ndarray,
+    ts: np.ndarray,
+    fans: np.ndarray,
+    n: int,
+    now: float,
+    config: ScoringConfig,
+) -> np.ndarray:
+    """Earned base b per user, from the counted events only (the teleport of TrustRank).
+
+    b = floor + (1 - floor) * min(1, tenure / trust_days) * min(1, fans / trust_actors),
+    where tenure is now minus the user's first counted event (given or received) and
+    fans is the number of distinct others who acted on the user. Both only grow when
+    an event is added, so the base never drops when someone acts on you. Neither can
+    be granted by the account itself: time cannot be bought, and fans are other accounts.
+    """
+    floor = config.trust_floor
+    if floor >= 1.0:
+        return np.ones(n)
+    evidence = np.ones(n)
+    if config.trust_days > 0:
+        first = np.full(n, float(now))
+        np.minimum.at(first, actor, ts)
+        np.minimum.at(first, target, ts)
+        tenure = np.subtract(now, first, out=first)
+        tenure *= 1.0 / (config.trust_days * DAY)
+        np.minimum(tenure, 1.0, out=tenure)
+        evidence *= tenure
+    if config.trust_actors > 0:
+        evidence *= np.minimum(np.asarray(fans, dtype=np.float64) / config.trust_actors, 1.0)
+    evidence *= 1.0 - floor
+    evidence += floor
+    return evidence
 
 
 @dataclass
@@ -118,9 +161,12 @@ def transfer_matrix(graph: PairGraph) -> sp.csr_matrix:
     return sp.csr_matrix((data, amount.indices, amount.indptr), shape=amount.shape)
 
 
-def solve(matrix: sp.csr_matrix, config: ScoringConfig) -> FixedPoint:
+def solve(
+    matrix: sp.csr_matrix, config: ScoringConfig, base: np.ndarray | None = None
+) -> FixedPoint:
     """raw = M @ g(raw), iterated from raw = 0 (monotone increasing, so it converges
-    from below and the fixed point is unique for this contraction)."""
+    from below and the fixed point is unique for this contraction). `base` is the
+    earned base per user (member_base); 1 for everyone when not given."""
     n = matrix.shape[0]
     raw = np.zeros(n)
     weight = np.ones(n)
@@ -129,7 +175,7 @@ def solve(matrix: sp.csr_matrix, config: ScoringConfig) -> FixedPoint:
     converged = False
     iterations = 0
     for iterations in range(1, config.max_iterations + 1):  # noqa: B007 - reported
-        endorser_weight(raw, config, out=weight)
+        endorser_weight(raw, config, out=weight, base=base)
         new = matrix @ weight
         np.subtract(new, raw, out=scratch)
         np.abs(scratch, out=scratch)

@@ -70,6 +70,9 @@ class ScoreArrays:
     # columns follow platform codes 0..n_platforms-1.
     by_platform: np.ndarray
     model_version: str = MODEL_VERSION
+    # Earned base per user (propagation.member_base): what their endorsement carries
+    # before any standing of their own; trust_floor for throwaway and brand-new accounts.
+    base: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

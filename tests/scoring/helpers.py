@@ -53,8 +53,22 @@ def by_user(
     return {s.user: s for s in result}
 
 
-def fans(target: str, count: int, kind: str = "reaction", prefix: str = "fan") -> list[Interaction]:
-    return [ev(f"{prefix}{i}", target, kind) for i in range(count)]
+def fans(
+    target: str, count: int, kind: str = "reaction", prefix: str = "fan", days_ago: float = 0.0
+) -> list[Interaction]:
+    return [ev(f"{prefix}{i}", target, kind, days_ago) for i in range(count)]
+
+
+def established(names: list[str], days_ago: float = 20.0) -> list[Interaction]:
+    """Make `names` established members: each has been taking part for `days_ago` days and
+    three different others (the next three in the list) have acted on them, so each
+    carries the full earned base. Needs at least four names."""
+    assert len(names) >= 4
+    return [
+        ev(names[(i + k) % len(names)], name, "reaction", days_ago)
+        for i, name in enumerate(names)
+        for k in (1, 2, 3)
+    ]
 
 
 def concat(*parts: InteractionArrays, n_users: int) -> InteractionArrays:

@@ -42,7 +42,7 @@ def test_default_config_is_valid_and_matches_the_issue():
         ("pariah", 1, 9), ("lurker", 10, 24), ("regular", 25, 44), ("voice", 45, 64),
         ("influencer", 65, 79), ("luminary", 80, 89), ("guru", 90, 100),
     ]  # fmt: skip
-    assert MODEL_VERSION == "2026.11-1"
+    assert MODEL_VERSION == "2026.11-2"
 
 
 @pytest.mark.parametrize(
@@ -141,3 +141,24 @@ def test_example_config_scoring_table_loads():
     table = tomllib.loads(path.read_text())["scoring"]
     cfg = config_from_table(table, source=str(path))
     assert cfg.tiers == DEFAULT_TIERS
+
+
+def test_earned_base_keys_load_and_are_checked():
+    cfg = config_from_table({"trust_floor": 1, "trust_days": 0, "trust_actors": 5})
+    assert (cfg.trust_floor, cfg.trust_days, cfg.trust_actors) == (1.0, 0.0, 5.0)
+    # A floor of 0 would make a non-bot's give_rate 0, which explanations read as "bot".
+    with pytest.raises(ScoringConfigError, match=r"trust_floor: 0\.0 must be greater than 0"):
+        config_from_table({"trust_floor": 0})
+    with pytest.raises(ScoringConfigError, match="trust_days"):
+        config_from_table({"trust_days": -1})
+
+
+def test_example_config_documents_the_model_defaults():
+    import tomllib
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "config.example.toml"
+    table = tomllib.loads(path.read_text())["scoring"]
+    defaults = ScoringConfig()
+    for key in ("trust_floor", "trust_days", "trust_actors", "damping", "half_life_days"):
+        assert table[key] == getattr(defaults, key), key

@@ -25,8 +25,8 @@ from .helpers import DAY, NOW, by_user, ev, fans
 CFG = ScoringConfig()
 
 
-def g(x: float) -> float:
-    return 1 + 0.85 * (math.sqrt(1 + 2 * x) - 1)
+def g(x: float, base: float = 1.0) -> float:
+    return base + 0.85 * (math.sqrt(1 + 2 * x) - 1)
 
 
 def test_worked_example_from_the_docs():
@@ -36,7 +36,7 @@ def test_worked_example_from_the_docs():
         ev("alice", "bob", "reply"),
         ev("carol", "bob", "reaction"),
         ev("dave", "bob", "like", days_ago=30),
-        ev("bob", "alice", "reply"),
+        ev("bob", "alice", "reply", days_ago=20),
         ev("erin", None, "message"),
     ]
     res = by_user(events, [Profile("bob", followers=1000)])
@@ -44,32 +44,70 @@ def test_worked_example_from_the_docs():
     s_alice_bob = 3 * math.log1p(6 / 3)  # two replies: C = 6
     s_carol_bob = 3 * math.log1p(1 / 3)  # one reaction
     s_dave_bob = 3 * math.log1p(0.25 / 3)  # a like (0.5) half-decayed
-    assert (round(s_alice_bob, 4), round(s_carol_bob, 4), round(s_dave_bob, 4)) == (
-        3.2958, 0.8630, 0.2401,
-    )  # fmt: skip
-    # every actor here acts on one target only, so each passes its whole standing
+    s_bob_alice = 3 * math.log1p(3 * 2 ** (-20 / 30) / 3)  # a reply, 20 days old
+    assert [round(x, 4) for x in (s_alice_bob, s_carol_bob, s_dave_bob, s_bob_alice)] == [
+        3.2958, 0.8630, 0.2401, 1.4657,
+    ]  # fmt: skip
+    # Earned bases: bob has taken part for 30 days (dave's like) and three people acted on
+    # him; alice for 20 days, with one fan of the two needed; carol is brand new and
+    # nobody acts on dave or carol, so they carry the floor.
+    floor = CFG.trust_floor
+    b_bob, b_alice = 1.0, floor + (1 - floor) / 2
+    assert round(b_alice, 4) == 0.51
+    # Every actor here acts on one target only, so each passes its whole g
     # (carol and dave are below the out_floor of 1 and pass only s / 1).
     a = b = 0.0
     for _ in range(200):
-        a, b = g(b), g(a) + s_carol_bob + s_dave_bob
-    assert (round(a, 4), round(b, 4)) == (2.5046, 3.3368)
+        a, b = (
+            g(b, b_bob),
+            g(a, b_alice) + (s_carol_bob + s_dave_bob) * floor,
+        )
+    assert (round(a, 4), round(b, 4)) == (1.8626, 1.5298)
     bob, alice = res["bob"], res["alice"]
     assert bob.components["propagated"] == pytest.approx(b, rel=1e-6)
     assert alice.components["propagated"] == pytest.approx(a, rel=1e-6)
     assert round(bob.components["audience_points"], 4) == 2.0003
-    assert (bob.score, bob.tier) == (37, "regular")
-    assert (alice.score, alice.tier) == (34, "regular")
+    assert (bob.score, bob.tier) == (34, "regular")
+    assert (alice.score, alice.tier) == (33, "regular")
     assert res["carol"].score == res["dave"].score == res["erin"].score == 1
-    assert round(bob.raw, 4) == 5.0206
+    assert round(bob.raw, 4) == 2.3025
 
     rates = {s.user: s.give_rate for s in res.values()}
     exp = explain_user("bob", events, rates, NOW, profiles=[Profile("bob", followers=1000)])
     assert [(a, round(share, 3)) for a, share in exp.top_contributors] == [
-        ("alice", 0.669), ("carol", 0.259), ("dave", 0.072),
+        ("alice", 0.986), ("carol", 0.011), ("dave", 0.003),
     ]  # fmt: skip
     assert exp.summary_key == "few_people"
     assert exp.counts_by_kind == {"like": 1, "reaction": 1, "reply": 2}
     assert exp.decayed_by_kind == {"like": 0.5, "reaction": 1.0, "reply": 2.0}
+
+
+def test_earned_base_needs_time_and_other_people():
+    # Users 6 and 7 are the fans; user 1 only acts (on 0), nobody acts on them.
+    floor = CFG.trust_floor
+    cases = {  # target: (fans' actions as (actor, days ago), expected base)
+        1: ([], floor),  # nobody acts on them
+        2: ([(6, 0)], floor),  # one fan, brand new
+        3: ([(6, 7), (7, 0)], floor + (1 - floor) * 0.5),  # two fans, a week in
+        4: ([(6, 14), (7, 0)], 1.0),  # two fans, two weeks in
+        5: ([(6, 30)], floor + (1 - floor) * 0.5),  # a month in, but one fan of two
+    }
+    actor, target, ts = [1], [0], [NOW]
+    for user, (acts, _) in cases.items():
+        for fan, days in acts:
+            actor.append(fan), target.append(user), ts.append(NOW - days * DAY)
+    arrays = InteractionArrays(
+        np.array(actor), np.array(target), np.full(len(actor), int(Kind.REPLY), dtype=np.uint8),
+        np.array(ts), n_users=8,
+    )  # fmt: skip
+    result = score_arrays(arrays, None, NOW)
+    assert result.base is not None
+    for user, (_, expected) in cases.items():
+        assert result.base[user] == pytest.approx(expected), user
+    # What each endorser gives is its base plus d*h(its standing), and nothing else.
+    g_used = result.give_rate * np.maximum(result.out_strength, CFG.out_floor)
+    standing = result.propagated
+    assert g_used == pytest.approx(result.base + 0.85 * (np.sqrt(1 + 2 * standing) - 1))
 
 
 def test_kind_weights_matter_and_are_configurable():
@@ -129,9 +167,16 @@ def test_giving_is_spread_across_targets():
     spray = [ev("s", f"t{i}", "reply") for i in range(50)]
     sprayed = by_user([*spray, ev("s", "x", "reply")])["x"].raw
     assert sprayed < picky / 20
-    # A member's total giving is bounded: the sum of what they confer is at most g(standing).
+    # A member's total giving is bounded: the sum of what they confer is at most g(standing),
+    # which for a brand-new sprayer nobody responds to is only the trust floor.
     res = by_user(spray)
-    assert sum(res[f"t{i}"].components["propagated"] for i in range(50)) == pytest.approx(1.0)
+    given = sum(res[f"t{i}"].components["propagated"] for i in range(50))
+    assert given == pytest.approx(CFG.trust_floor)
+    # Established (three people acted on them 20 days ago), they pass on a whole base of 1
+    # plus what their own (small) standing adds: g(P) in full, and no more.
+    res = by_user([*spray, *fans("s", 3, days_ago=20)])
+    given = sum(res[f"t{i}"].components["propagated"] for i in range(50))
+    assert given == pytest.approx(g(res["s"].components["propagated"]))
 
 
 def test_recency_half_life():
@@ -262,7 +307,9 @@ def test_invalid_config_is_refused():
 
 def test_damping_zero_means_direct_endorsements_only():
     cfg = dataclasses.replace(CFG, damping=0.0)
-    events = [ev("star", "x", "reply"), *fans("star", 30, "reply")]
+    # The star is established (30 fans, 20 days ago): x gets exactly their base of 1,
+    # and nothing of the star's own standing.
+    events = [ev("star", "x", "reply"), *fans("star", 30, "reply", days_ago=20)]
     assert by_user(events, config=cfg)["x"].components["propagated"] == pytest.approx(1.0)
 
 

@@ -8,17 +8,18 @@ import pytest
 from scoring import InteractionArrays, Kind, Profile, ScoringConfig, score_arrays
 from scoring.synthetic import DEFAULT_NOW, power_law_community
 
-from .helpers import NOW, by_user, clique, concat, ev, fans
+from .helpers import DAY, NOW, by_user, clique, concat, established, ev, fans
 
 CFG = ScoringConfig()
 
 
-def ring_fixed_point(config: ScoringConfig = CFG) -> float:
-    """x = g(x): what every member of a closed, evenly spread ring converges to."""
+def ring_fixed_point(base: float = 1.0, config: ScoringConfig = CFG) -> float:
+    """x = g(x): what every member of a closed, evenly spread ring converges to, when
+    each member's earned base is `base`."""
     x = 0.0
     for _ in range(500):
         gamma = config.endorser_exponent
-        x = 1 + config.damping * ((1 + x / gamma) ** gamma - 1)
+        x = base + config.damping * ((1 + x / gamma) ** gamma - 1)
     return x
 
 
@@ -28,6 +29,7 @@ def test_spammer_vs_genuine_contributor():
     genuine = [ev("helper", None, "message") for _ in range(20)]
     genuine += [ev(f"member{i}", "helper", "reply") for i in range(15)]
     genuine += [ev(f"member{i}", "helper", "reaction") for i in range(15, 40)]
+    genuine += established([f"member{i}" for i in range(40)])
     res = by_user(spam + genuine)
     assert res["spammer"].score == 1
     assert res["helper"].score >= 45
@@ -87,12 +89,22 @@ def test_more_trading_inside_the_ring_does_not_help():
     assert np.all(more.raw[ring] <= base.raw[ring] * (1 + 1e-9))
 
 
-@pytest.mark.parametrize(("size", "reps"), [(3, 1), (30, 50), (200, 3)])
+@pytest.mark.parametrize(("size", "reps"), [(4, 1), (30, 50), (200, 3)])
 def test_closed_rings_are_bounded_whatever_their_size_or_volume(size, reps):
     members = np.arange(size)
-    result = score_arrays(clique(members, reps, Kind.REPLY, NOW), None, NOW)
+    # Trading for weeks, every member established: the clique value x = g(x), score 33.
+    aged = concat(
+        clique(members, reps, Kind.REPLY, NOW - 20 * DAY),
+        clique(members, reps, Kind.REPLY, NOW),
+        n_users=size,
+    )
+    result = score_arrays(aged, None, NOW)
     assert result.propagated == pytest.approx(ring_fixed_point(), rel=1e-5)
     assert np.all(result.score == 33)
+    # Created today: every base is the trust floor and the ring stays far lower.
+    result = score_arrays(clique(members, reps, Kind.REPLY, NOW), None, NOW)
+    assert result.propagated == pytest.approx(ring_fixed_point(CFG.trust_floor), rel=1e-5)
+    assert np.all(result.score <= 21)
 
 
 def test_adding_unrelated_members_barely_moves_anyone():
