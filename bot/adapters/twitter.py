@@ -125,7 +125,8 @@ class TwitterAdapter:
         self.api = XApi(client, self.spend, self.clock, sleep=self._sleep, rng=rng,
                         max_retries=cfg.max_retries)
         self.profiles = XProfiles(self.api, self.repo, app.store, self.clock,
-                                  ttl_s=cfg.cache_ttl_s, estimate_posts=cfg.estimate_posts)
+                                  ttl_s=cfg.cache_ttl_s, estimate_posts=cfg.estimate_posts,
+                                  consent=app.privacy)
         self.influence = EstimatingInfluence(app.ports.influence, {PLATFORM: self.profiles},
                                              app.config.scoring.model)
         self.composer = ReplyComposer(app.renderer, self.repo, self.clock)
@@ -361,6 +362,11 @@ class TwitterAdapter:
     async def _answer(self, row: MentionRow) -> str:
         now = self.clock.now()
         at = int(now.timestamp())
+        if not row.author_id and not row.reply_text:
+            # Its author was forgotten (the scrub blanks the author) before an answer
+            # was composed: nothing is left to answer with or about.
+            await self.repo.mark_final(row.post_id, "skipped", "author forgotten", at)
+            return "skipped"
         if row.is_reply and await self.repo.answered_in_conversation(
                 row.conversation_id, row.author_id, row.post_id):
             await self.repo.mark_final(row.post_id, "skipped", "loop guard: author already "
@@ -407,7 +413,7 @@ class TwitterAdapter:
         request = Request(
             platform=PLATFORM, community=COMMUNITY,
             author=x_person(row.author_id, row.author_handle), command=row.command,
-            targets=tuple(targets), unresolved=tuple(unresolved), now=now,
+            args=row.args, targets=tuple(targets), unresolved=tuple(unresolved), now=now,
             channel=row.conversation_id, community_name="X")
         return await self.router.dispatch(request)
 

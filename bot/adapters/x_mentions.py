@@ -1,7 +1,8 @@
 """Translate a mention (X's JSON) into what the bot keeps: a claim row and observed actions.
 
-The post text is parsed here and then dropped; only the command, the handles it names
-and the ids X resolved them to are kept.
+The post text is parsed here and then dropped; only the command, its arguments (the
+parser keeps at most three words, for "privacy forget confirm CODE"), the handles it
+names and the ids X resolved them to are kept.
 
 Observed actions (community "x"): a post that replies to someone is a REPLY to them, and
 people it mentions, other than the bot and the people a question asks about, are
@@ -25,6 +26,7 @@ from scoring.kinds import Kind
 PLATFORM = "twitter"
 COMMUNITY = "x"
 TWEPOCH_MS = 1288834974657
+MAX_ARGS = 3
 _HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
 _LEADING_MENTION = re.compile(r"\s*[@＠]([A-Za-z0-9_]{1,15})\b")
 
@@ -117,6 +119,7 @@ def read_mention(post: dict[str, Any], users: dict[str, dict[str, Any]], bot_id:
         ignored = "repost"
 
     command = ""
+    args: tuple[str, ...] = ()
     targets: tuple[tuple[str, str], ...] = ()
     unresolved: tuple[str, ...] = ()
     error_key: str | None = None
@@ -129,6 +132,8 @@ def read_mention(post: dict[str, Any], users: dict[str, dict[str, Any]], bot_id:
     else:
         if parsed is not None:
             command = parsed.name
+            # Only commands that take words ("privacy forget confirm K7QX2M") keep them.
+            args = parsed.args[:MAX_ARGS]
             names = []
             for name in parsed.mentions:
                 match = _HANDLE.match(name)
@@ -140,5 +145,5 @@ def read_mention(post: dict[str, Any], users: dict[str, dict[str, Any]], bot_id:
         post_id=post_id, author_id=author_id, author_handle=handle,
         conversation_id=str(post.get("conversation_id") or post_id), is_reply=is_reply,
         command=command, targets=targets, unresolved=unresolved, error_key=error_key,
-        error_context=error_context, created_at=int(when.timestamp()))
+        error_context=error_context, created_at=int(when.timestamp()), args=args)
     return SeenMention(row, ignored, in_reply_to, mentioned, when)

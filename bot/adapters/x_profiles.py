@@ -14,6 +14,10 @@ What is worth buying, per account and per `cache_ttl_s`:
 
 Everything is cached in SQLite, so a repeat question within the TTL costs no read, and
 a restart does not buy the same profile twice.
+
+Consent comes first: an account that opted out or asked to be forgotten is never looked
+up, sampled or cached, and a response that returns it anyway (a mention's author) is
+not stored (`Consent.blocked`, the privacy service).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bot.adapters.x_api import BATCH_MAX, Page, XApi, XUnavailable, mention_ids
 from bot.adapters.x_spend import BudgetExceeded
@@ -33,6 +37,14 @@ from commands.types import Person
 
 log = logging.getLogger(__name__)
 PLATFORM = "twitter"
+
+
+class Consent(Protocol):
+    async def blocked(self, person: Person) -> bool: ...
+
+
+def _someone(user_id: str) -> Person:
+    return Person(PLATFORM, user_id, "")
 
 
 def _metric(metrics: dict[str, Any], *names: str) -> float:
@@ -56,8 +68,9 @@ def profile_from_user(user: dict[str, Any], at: int) -> ProfileRow:
 
 class XProfiles:
     def __init__(self, api: XApi, repo: TwitterRepository, store: Storage, clock: Clock, *,
-                 ttl_s: float, estimate_posts: int) -> None:
+                 ttl_s: float, estimate_posts: int, consent: Consent) -> None:
         self.api = api
+        self.consent = consent
         self.repo = repo
         self.store = store
         self.clock = clock
@@ -68,12 +81,19 @@ class XProfiles:
     def _fresh(self, at: int | None) -> bool:
         return at is not None and self.clock.now().timestamp() - at < self.ttl_s
 
+    async def blocked(self, user_id: str) -> bool:
+        return await self.consent.blocked(_someone(user_id))
+
+    async def _consenting(self, user_ids: Iterable[str]) -> list[str]:
+        return [i for i in user_ids if not await self.blocked(i)]
+
     # -- profiles -----------------------------------------------------------------
     async def remember(self, users: Iterable[dict[str, Any]]) -> None:
         """Keep profiles a response returned anyway (mention authors) and feed the
-        audience prior of observed scores."""
+        audience prior of observed scores; nothing of people who withdrew consent."""
         at = int(self.clock.now().timestamp())
-        rows = [profile_from_user(u, at) for u in users if u.get("id")]
+        rows = [profile_from_user(u, at) for u in users
+                if u.get("id") and not await self.blocked(str(u["id"]))]
         await self.repo.put_profiles(rows)
         for row in rows:
             account_id = await self.store.accounts.ensure(
@@ -89,11 +109,12 @@ class XProfiles:
             if value and value in asked:
                 missing.append(ProfileRow(value if by == "id" else "",
                                           "" if by == "id" else value, "missing", None, None, at))
-        await self.repo.put_profiles([m for m in missing if m.user_id])
+        await self.repo.put_profiles([m for m in missing
+                                      if m.user_id and not await self.blocked(m.user_id)])
 
     async def prefetch(self, user_ids: Iterable[str]) -> None:
         """Look up, 100 a call, the profiles that are not cached or have gone stale."""
-        wanted = list(dict.fromkeys(i for i in user_ids if i))
+        wanted = await self._consenting(dict.fromkeys(i for i in user_ids if i))
         cached = await self.repo.profiles(wanted)
         stale = [i for i in wanted if i not in cached or not self._fresh(cached[i].fetched_at)]
         for start in range(0, len(stale), BATCH_MAX):
@@ -126,12 +147,14 @@ class XProfiles:
                 break
             await self._store_lookup(page, chunk, "username")
             for user in page.data:
+                # A withdrawn account is still named in the answer (as opted out or
+                # unknown), just never stored.
                 found[str(user["username"]).lower()] = (str(user["id"]), str(user["username"]))
         return found
 
     # -- the PublicMetricsSource port -------------------------------------------------
     async def public_metrics(self, person: Person, now: datetime) -> PublicMetrics | None:
-        if person.platform != PLATFORM:
+        if person.platform != PLATFORM or await self.consent.blocked(person):
             return None
         user_id = person.external_id
         profile = (await self.repo.profiles([user_id])).get(user_id)
