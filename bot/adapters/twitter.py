@@ -45,6 +45,7 @@ from bot.adapters.x_profiles import XProfiles
 from bot.adapters.x_reply import ReplyComposer
 from bot.adapters.x_spend import PRICES, BudgetExceeded, SpendTracker
 from bot.adapters.x_transport import close_client, make_async_client
+from bot.adapters.x_verify import XApiVerifier
 from bot.app import KloutApp
 from bot.clock import Clock
 from bot.leaderboards.target import PostRef
@@ -130,6 +131,8 @@ class TwitterAdapter:
         self.influence = EstimatingInfluence(app.ports.influence, {PLATFORM: self.profiles},
                                              app.config.scoring.model)
         self.composer = ReplyComposer(app.renderer, self.repo, self.clock)
+        # /link twitter on any other platform proves ownership through this account.
+        app.privacy.use_verifier(PLATFORM, XApiVerifier(self.api, self.start))
         self.bot_id = ""
         self.bot_handle = app.config.bot.name
         self.router = build_router(XPorts(app.ports, self.influence, self.bot_handle))

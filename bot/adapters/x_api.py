@@ -208,8 +208,10 @@ class XApi:
         return page
 
     async def users(self, *, ids: list[str] | None = None,
-                    usernames: list[str] | None = None) -> Page:
-        """One batched lookup (at most 100 ids or usernames)."""
+                    usernames: list[str] | None = None, with_bio: bool = False) -> Page:
+        """One batched lookup (at most 100 ids or usernames); `with_bio` adds the
+        description (for link verification; profiles never keep it)."""
+        fields = [*USER_FIELDS, "description"] if with_bio else USER_FIELDS
         wanted = ids or usernames or []
         if not wanted or len(wanted) > BATCH_MAX:
             raise ValueError(f"look up 1..{BATCH_MAX} users at a time, not {len(wanted)}")
@@ -219,11 +221,10 @@ class XApi:
             worst = PRICES["user_read"] * len(wanted)
         await self.spend.check(worst, f"looking up {len(wanted)} users", keep=self.keep)
         if ids:
-            call = partial(self.client.get_users, ids=ids, user_fields=USER_FIELDS,
-                           user_auth=True)
+            call = partial(self.client.get_users, ids=ids, user_fields=fields, user_auth=True)
         else:
-            call = partial(self.client.get_users, usernames=usernames,
-                           user_fields=USER_FIELDS, user_auth=True)
+            call = partial(self.client.get_users, usernames=usernames, user_fields=fields,
+                           user_auth=True)
         page = _page(await self._call("GET /2/users", call))
         await self._bill_users(page.data)
         return page
