@@ -11,7 +11,8 @@ One poll (`poll_once`, which `run` repeats every `poll_interval_s`):
    committed) and what it shows people doing to each other is ingested. The first run
    only records where mentions stand: history is not answered.
 3. Answer claimed mentions, oldest first: loop guard, per-author cap, budget check,
-   then mark 'posting', post, and record the reply id.
+   the shared command cooldowns (app.limiter), then mark 'posting', post, and record
+   the reply id.
 
 Everything X-specific stays here and in bot/adapters/x_*.py; commands see a Request
 with platform "twitter" and community "x".
@@ -21,11 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import tweepy
@@ -396,10 +398,17 @@ class TwitterAdapter:
         if row.reply_text:
             return await self._post(row, row.reply_text, retry_of_unknown=True)
         reply = await self._reply_for(row, now)
+        if reply.quiet:
+            # A repeated refusal (cooldown): answering spam with spam costs money and
+            # looks like a bot loop; the first refusal was answered.
+            await self.repo.mark_final(row.post_id, "skipped", f"quiet {reply.template}", at)
+            log.info("X mention %s skipped: %s", row.post_id, reply.template)
+            return "skipped"
         text = await self.composer.compose(reply, key=row.post_id, asker=row.author_handle)
         return await self._post(row, text, retry_of_unknown=False)
 
-    async def _reply_for(self, row: MentionRow, now: datetime) -> Reply:
+    async def _reply_for(self, row: MentionRow, now: datetime, *,
+                         limited: bool = True) -> Reply:
         if row.error_key:
             return Reply(f"errors/{row.error_key}", row.error_context, tone="refusal")
         targets = []
@@ -418,6 +427,14 @@ class TwitterAdapter:
             author=x_person(row.author_id, row.author_handle), command=row.command,
             args=row.args, targets=tuple(targets), unresolved=tuple(unresolved), now=now,
             channel=row.conversation_id, community_name="X")
+        if limited:
+            # The shared cooldowns (app.limiter, as app.handle applies them), timed by
+            # when the mention was posted: a backlog answered in one poll (after a
+            # pause or a restart) is not mistaken for a burst.
+            posted = datetime.fromtimestamp(row.created_at, tz=UTC)
+            refusal = self.app.limiter.check(dataclasses.replace(request, now=posted))
+            if refusal is not None:
+                return refusal
         return await self.router.dispatch(request)
 
     async def _post(self, row: MentionRow, text: str, *, retry_of_unknown: bool) -> str:
@@ -444,7 +461,7 @@ class TwitterAdapter:
                 if DUPLICATE in message and attempt == 0:
                     # Filed under another key, so composing again passes these words over.
                     await self.composer.remember(text, "refused-duplicate")
-                    reply = await self._reply_for(row, self.clock.now())
+                    reply = await self._reply_for(row, self.clock.now(), limited=False)
                     text = await self.composer.compose(reply, key=row.post_id,
                                                        asker=row.author_handle)
                     log.warning("X called the reply to %s a duplicate; trying other words",

@@ -73,6 +73,7 @@ async def test_asking_about_someone_never_seen_uses_public_metrics(tmp_path: Pat
         async with x_bot(tmp_path / "x.db", fake, clock) as bot:
             await bot.poll()
             ask_star = fake.post(asker, "@KloutBot what about @bigstar?")
+            clock.advance(timedelta(seconds=5))  # past the per-user cooldown
             ask_quiet = fake.post(asker, "@KloutBot and @quietone")
             await bot.poll()
             [star_reply] = bot.bot_replies(ask_star)
@@ -161,7 +162,7 @@ async def test_repeat_questions_never_repeat_the_same_words(tmp_path: Path) -> N
             asks = []
             for i in range(30):
                 asks.append(fake.post(alice, f"@KloutBot score please {i}"))
-                await bot.poll(advance_s=1)
+                await bot.poll(advance_s=5)  # past the per-user cooldown
             texts = [r.text for m in asks for r in bot.bot_replies(m)]
             assert len(texts) == 30 and len(set(texts)) == 30
             refused = [r for r in fake.requests_to("POST", r"^/2/tweets$") if r.status != 201]
