@@ -33,7 +33,7 @@ from typing import Any
 import tweepy
 import tweepy.asynchronous
 
-from bot.adapters.x_api import PostOutcomeUnknown, Sleep, XApi, XUnavailable
+from bot.adapters.x_api import BATCH_MAX, PostOutcomeUnknown, Sleep, XApi, XUnavailable
 from bot.adapters.x_mentions import (
     COMMUNITY,
     PLATFORM,
@@ -50,6 +50,7 @@ from bot.adapters.x_transport import close_client, make_async_client
 from bot.adapters.x_verify import XApiVerifier
 from bot.app import KloutApp
 from bot.clock import Clock
+from bot.ingest import Activity
 from bot.leaderboards.target import PostRef
 from bot.services.estimates import EstimatingInfluence
 from bot.storage.twitter import MentionRow, TwitterRepository
@@ -309,6 +310,7 @@ class TwitterAdapter:
         known = await self.repo.known([str(p["id"]) for p in posts])
         now = self.clock.now()
         activities = []
+        quotes: list[SeenMention] = []
         for post in sorted(posts, key=lambda p: int(p["id"])):
             post_id = str(post["id"])
             if int(post_id) <= floor or post_id in known:
@@ -319,6 +321,9 @@ class TwitterAdapter:
             if await self.repo.claim(seen.row, int(now.timestamp())):
                 report.claimed += 1
                 activities += seen.activities()
+                if seen.quoted_id:
+                    quotes.append(seen)
+        activities += await self._quote_activities(quotes)
         if activities:
             await self.app.ingestor.record(activities)
             await self.app.rescore_community(PLATFORM, COMMUNITY, only_if_stale=True)
@@ -326,6 +331,34 @@ class TwitterAdapter:
             top = max(int(p["id"]) for p in posts)
             if top > newest:
                 await self.repo.set_state(newest_id=str(top))
+
+    async def _quote_activities(self, quotes: list[SeenMention]) -> list[Activity]:
+        """QUOTEs on the authors of the posts these mentions quote: one batched lookup
+        per 100 quoted posts (the mention names the post, not its author). A quote is
+        worth less than an answer, so a lookup X refuses or the budget cannot cover is
+        skipped with a log line, and the mentions are answered all the same."""
+        wanted = list(dict.fromkeys(s.quoted_id for s in quotes if s.quoted_id))
+        authors: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(wanted), BATCH_MAX):
+            chunk = wanted[start:start + BATCH_MAX]
+            try:
+                page = await self.api.posts(chunk)
+            except (BudgetExceeded, XUnavailable) as exc:
+                log.warning("X quoted-post lookup skipped (%s); %s quotes not counted",
+                            exc, len(chunk))
+                continue
+            names = {str(u["id"]): str(u.get("username", "")) for u in page.users}
+            for post in page.data:
+                author = str(post.get("author_id", ""))
+                if author and author != self.bot_id:
+                    authors[str(post["id"])] = (author, names.get(author, ""))
+        found = []
+        for seen in quotes:
+            if seen.quoted_id in authors:
+                activity = seen.quote_activity(*authors[seen.quoted_id])
+                if activity is not None:
+                    found.append(activity)
+        return found
 
     async def _first_run(self) -> None:
         page = await self.api.mentions(since_id=None, max_results=MIN_PAGE, with_authors=False)

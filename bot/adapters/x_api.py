@@ -242,6 +242,19 @@ class XApi:
         await self._bill_posts(page.data)
         return page
 
+    async def posts(self, ids: list[str]) -> Page:
+        """Posts by id (at most 100), with their authors: who wrote a quoted post."""
+        if not ids or len(ids) > BATCH_MAX:
+            raise ValueError(f"look up 1..{BATCH_MAX} posts at a time, not {len(ids)}")
+        await self.spend.check((PRICES["post_read"] + PRICES["user_read"]) * len(ids),
+                               f"looking up {len(ids)} quoted posts", keep=self.keep)
+        response = await self._call("GET /2/tweets", lambda: self.client.get_tweets(
+            ids, user_auth=True, expansions=["author_id"], tweet_fields=["author_id"]))
+        page = _page(response)
+        await self._bill_posts(page.data)
+        await self._bill_users(page.users)
+        return page
+
     # -- writes -------------------------------------------------------------------
     async def create(self, text: str, *, in_reply_to: str | None = None,
                      summoned: bool = True) -> str:

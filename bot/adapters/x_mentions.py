@@ -4,9 +4,11 @@ The post text is parsed here and then dropped; only the command, its arguments (
 parser keeps at most three words, for "privacy forget confirm CODE"), the handles it
 names and the ids X resolved them to are kept.
 
-Observed actions (community "x"): a post that replies to someone is a REPLY to them, and
+Observed actions (community "x"): a post that replies to someone is a REPLY to them,
 people it mentions, other than the bot and the people a question asks about, are
-MENTIONs. Quotes are not ingested: learning the quoted post's author costs a post read.
+MENTIONs, and a post that quotes another is a QUOTE on that post's author. The quoted
+author is not in the mention itself: the adapter looks the quoted posts of a poll up
+in one batched call (`quote_activity` builds the action from what it returns).
 """
 
 from __future__ import annotations
@@ -52,6 +54,16 @@ class SeenMention:
     in_reply_to_user_id: str | None
     mentioned: tuple[tuple[str, str], ...]  # (id, username) besides the bot and the author
     when: datetime
+    quoted_id: str | None = None
+
+    def quote_activity(self, quoted_author_id: str, username: str) -> Activity | None:
+        """The QUOTE on the quoted post's author (none for quoting oneself or the bot)."""
+        row = self.row
+        if quoted_author_id in ("", row.author_id):
+            return None
+        return Activity(PLATFORM, COMMUNITY, x_person(row.author_id, row.author_handle),
+                        Kind.QUOTE, self.when, x_person(quoted_author_id, username),
+                        row.conversation_id, row.post_id)
 
     def activities(self) -> list[Activity]:
         """What the post shows people doing to each other (never to the bot)."""
@@ -146,4 +158,6 @@ def read_mention(post: dict[str, Any], users: dict[str, dict[str, Any]], bot_id:
         conversation_id=str(post.get("conversation_id") or post_id), is_reply=is_reply,
         command=command, targets=targets, unresolved=unresolved, error_key=error_key,
         error_context=error_context, created_at=int(when.timestamp()), args=args)
-    return SeenMention(row, ignored, in_reply_to, mentioned, when)
+    quoted = _refs(post, "quoted")
+    return SeenMention(row, ignored, in_reply_to, mentioned, when,
+                       quoted[0] if quoted else None)
