@@ -130,7 +130,8 @@ class TwitterAdapter:
                         max_retries=cfg.max_retries)
         self.profiles = XProfiles(self.api, self.repo, app.store, self.clock,
                                   ttl_s=cfg.cache_ttl_s, estimate_posts=cfg.estimate_posts,
-                                  consent=app.privacy)
+                                  consent=app.privacy,
+                                  probe_below_followers=cfg.probe_below_followers)
         self.influence = EstimatingInfluence(app.ports.influence, {PLATFORM: self.profiles},
                                              app.config.scoring.model)
         self.composer = ReplyComposer(app.renderer, self.repo, self.clock)

@@ -41,8 +41,10 @@ Sleep = Callable[[float], Awaitable[None]]
 
 MENTION_TWEET_FIELDS = ["author_id", "created_at", "conversation_id", "in_reply_to_user_id",
                         "referenced_tweets", "entities"]
-USER_FIELDS = ["public_metrics", "protected"]
+# most_recent_tweet_id costs nothing extra and lets the engagement probe read one post.
+USER_FIELDS = ["public_metrics", "protected", "most_recent_tweet_id"]
 SAMPLE_TWEET_FIELDS = ["author_id", "public_metrics", "entities"]
+PROBE_TWEET_FIELDS = ["author_id", "public_metrics", "entities", "referenced_tweets"]
 OWN_TWEET_FIELDS = ["author_id", "created_at", "referenced_tweets", "text"]
 PAGE_MAX = 100
 BATCH_MAX = 100
@@ -238,6 +240,18 @@ class XApi:
             self.client.get_users_tweets(user_id, user_auth=True, max_results=max_results,
                                          exclude=["replies", "retweets"],
                                          tweet_fields=SAMPLE_TWEET_FIELDS)))
+        page = _page(response)
+        await self._bill_posts(page.data)
+        return page
+
+    async def post_metrics(self, ids: list[str]) -> Page:
+        """Posts by id (at most 100) with their public metrics (the engagement probe)."""
+        if not ids or len(ids) > BATCH_MAX:
+            raise ValueError(f"look up 1..{BATCH_MAX} posts at a time, not {len(ids)}")
+        await self.spend.check(PRICES["post_read"] * len(ids),
+                               f"probing {len(ids)} posts", keep=self.keep)
+        response = await self._call("GET /2/tweets (probe)", lambda: self.client.get_tweets(
+            ids, user_auth=True, tweet_fields=PROBE_TWEET_FIELDS))
         page = _page(response)
         await self._bill_posts(page.data)
         return page

@@ -11,6 +11,14 @@ What is worth buying, per account and per `cache_ttl_s`:
   audience prior alone (a few points), so this is the purchase that makes an
   estimate meaningful; it is skipped for protected accounts and when the budget is
   short, in which case a stale sample (or none) is used and the log says so.
+* before that, for accounts under `probe_below_followers`, a one-post probe: the
+  account's latest post (its id comes free with the user object), $0.005. If nobody
+  engaged with it, a small account's sample would almost always say "little
+  engagement" too, so the probe stands in for it (an estimate from the audience prior);
+  if anyone did, the full sample is bought (the probe post is part of it, already
+  paid for today). The probe is skipped when the latest post is a question to the bot
+  (it says nothing about engagement). Small accounts whose latest post drew nothing
+  but earlier ones did are estimated low: bench/bench_x_cost.py measures how often.
 
 Everything is cached in SQLite, so a repeat question within the TTL costs no read, and
 a restart does not buy the same profile twice.
@@ -47,6 +55,11 @@ def _someone(user_id: str) -> Person:
     return Person(PLATFORM, user_id, "")
 
 
+# likes, reposts, replies, quotes (the 2026 spec renames some; both are accepted)
+_ENGAGEMENT = (("like_count",), ("retweet_count", "repost_count"), ("reply_count",),
+               ("quote_count",))
+
+
 def _metric(metrics: dict[str, Any], *names: str) -> float:
     for name in names:
         value = metrics.get(name)
@@ -63,12 +76,15 @@ def profile_from_user(user: dict[str, Any], at: int) -> ProfileRow:
         user_id=str(user["id"]), username=str(user.get("username", "")),
         status="protected" if user.get("protected") else "ok",
         followers=int(followers) if isinstance(followers, int) else None,
-        listed=int(listed) if isinstance(listed, int) else None, fetched_at=at)
+        listed=int(listed) if isinstance(listed, int) else None, fetched_at=at,
+        latest_post_id=str(user["most_recent_tweet_id"]) if user.get("most_recent_tweet_id")
+        else None)
 
 
 class XProfiles:
     def __init__(self, api: XApi, repo: TwitterRepository, store: Storage, clock: Clock, *,
-                 ttl_s: float, estimate_posts: int, consent: Consent) -> None:
+                 ttl_s: float, estimate_posts: int, consent: Consent,
+                 probe_below_followers: int = 0) -> None:
         self.api = api
         self.consent = consent
         self.repo = repo
@@ -76,7 +92,9 @@ class XProfiles:
         self.clock = clock
         self.ttl_s = ttl_s
         self.estimate_posts = estimate_posts
+        self.probe_below_followers = probe_below_followers
         self.bought_samples = 0
+        self.probes_kept = 0
 
     def _fresh(self, at: int | None) -> bool:
         return at is not None and self.clock.now().timestamp() - at < self.ttl_s
@@ -172,7 +190,33 @@ class XProfiles:
                         "replies": profile.avg_replies, "quotes": profile.avg_quotes},
             posts_sampled=profile.posts_sampled or 0)
 
+    async def _probe_says_quiet(self, profile: ProfileRow) -> bool:
+        """True when the account's latest post drew no engagement at all (one post read)."""
+        latest = profile.latest_post_id
+        if (not latest or (profile.followers or 0) >= self.probe_below_followers
+                or await self.repo.known([latest])):
+            return False  # no probe: big account, or its latest post is a question to us
+        try:
+            page = await self.api.post_metrics([latest])
+        except (BudgetExceeded, XUnavailable) as exc:
+            log.warning("X engagement probe of %s skipped (%s)", profile.username, exc)
+            return False
+        own = self.api.bot_id
+        posts = [p for p in page.data if str(p.get("author_id")) == profile.user_id
+                 and own not in mention_ids(p)
+                 and not any(r.get("type") == "retweeted"
+                             for r in p.get("referenced_tweets") or [])]
+        if not posts:
+            return False
+        metrics = posts[0].get("public_metrics") or {}
+        return not any(_metric(metrics, *names) > 0 for names in _ENGAGEMENT)
+
     async def _sample(self, profile: ProfileRow) -> ProfileRow:
+        if self.probe_below_followers > 0 and await self._probe_says_quiet(profile):
+            self.probes_kept += 1
+            at = int(self.clock.now().timestamp())
+            await self.repo.put_engagement(profile.user_id, 1, 0, 0, 0, 0, at)
+            return (await self.repo.profiles([profile.user_id]))[profile.user_id]
         try:
             page = await self.api.recent_posts(profile.user_id, self.estimate_posts)
         except (BudgetExceeded, XUnavailable) as exc:
@@ -191,10 +235,8 @@ class XProfiles:
         totals = [0.0, 0.0, 0.0, 0.0]
         for post in posts:
             metrics = post.get("public_metrics") or {}
-            totals[0] += _metric(metrics, "like_count")
-            totals[1] += _metric(metrics, "retweet_count", "repost_count")
-            totals[2] += _metric(metrics, "reply_count")
-            totals[3] += _metric(metrics, "quote_count")
+            for i, names in enumerate(_ENGAGEMENT):
+                totals[i] += _metric(metrics, *names)
         averages = [t / n if n else 0.0 for t in totals]
         likes, retweets, replies, quotes = averages
         await self.repo.put_engagement(profile.user_id, n, likes, retweets, replies, quotes, at)

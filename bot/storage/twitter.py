@@ -51,6 +51,7 @@ class ProfileRow:
     avg_replies: float = 0.0
     avg_quotes: float = 0.0
     posts_at: int | None = None
+    latest_post_id: str | None = None
 
 
 _MENTION_COLUMNS = (
@@ -60,7 +61,7 @@ _MENTION_COLUMNS = (
 )
 _PROFILE_COLUMNS = (
     "user_id, username, status, followers, listed, fetched_at, posts_sampled, avg_likes, "
-    "avg_retweets, avg_replies, avg_quotes, posts_at"
+    "avg_retweets, avg_replies, avg_quotes, posts_at, latest_post_id"
 )
 
 
@@ -86,6 +87,7 @@ def _profile(row: sqlite3.Row) -> ProfileRow:
         posts_sampled=row["posts_sampled"], avg_likes=row["avg_likes"] or 0.0,
         avg_retweets=row["avg_retweets"] or 0.0, avg_replies=row["avg_replies"] or 0.0,
         avg_quotes=row["avg_quotes"] or 0.0, posts_at=row["posts_at"],
+        latest_post_id=row["latest_post_id"],
     )
 
 
@@ -242,14 +244,15 @@ class TwitterRepository:
         if not rows:
             return
         await self.db.executemany(
-            "INSERT INTO x_profiles (user_id, username, status, followers, listed, fetched_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
+            "INSERT INTO x_profiles (user_id, username, status, followers, listed, fetched_at, "
+            "latest_post_id) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
             "username = CASE WHEN excluded.username != '' THEN excluded.username "
             "ELSE x_profiles.username END, status = excluded.status, "
             "followers = excluded.followers, listed = excluded.listed, "
-            "fetched_at = excluded.fetched_at",
-            [(r.user_id, r.username, r.status, r.followers, r.listed, r.fetched_at)
-             for r in rows])
+            "fetched_at = excluded.fetched_at, "
+            "latest_post_id = coalesce(excluded.latest_post_id, x_profiles.latest_post_id)",
+            [(r.user_id, r.username, r.status, r.followers, r.listed, r.fetched_at,
+              r.latest_post_id) for r in rows])
 
     async def put_engagement(self, user_id: str, posts: int, likes: float, retweets: float,
                              replies: float, quotes: float, at: int,

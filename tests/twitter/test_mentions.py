@@ -82,12 +82,15 @@ async def test_asking_about_someone_never_seen_uses_public_metrics(tmp_path: Pat
             quiet_score = int(quiet_reply.text.split("/100")[0].split()[-1])
             assert "bigstar" in star_reply.text and "@bigstar" not in star_reply.text
             assert star_score >= 75 > 20 >= quiet_score
-            # One batched lookup for both targets, one sample of recent posts each.
+            # One batched lookup for both targets; a sample of the star's recent posts,
+            # and for the small account a one-post probe that found no engagement.
             lookups = fake.requests_to("GET", r"^/2/users$")
             assert len(lookups) == 1
             assert set(lookups[0].query["ids"].split(",")) == {star.id, quiet.id}
             samples = fake.requests_to("GET", r"^/2/users/\d+/tweets$")
-            assert {r.path.split("/")[3] for r in samples} == {star.id, quiet.id}
+            assert {r.path.split("/")[3] for r in samples} == {star.id}
+            [probe] = fake.requests_to("GET", r"^/2/tweets$")
+            assert probe.query["ids"] == fake.posts_by(quiet)[-1].id
 
             # Asking again costs no read at all: profiles and samples are cached.
             before = dict(fake.ledger.counts)
