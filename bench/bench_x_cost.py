@@ -135,7 +135,8 @@ async def run_adapter(asks: list[Ask], authors: int, seed: int, db: Path,
                     await adapter.poll_once()
                 await adapter.poll_once()
                 ours = (await adapter.spend.report()).today
-                samples = (adapter.profiles.bought_samples, adapter.profiles.probes_kept)
+                samples = (adapter.profiles.bought_samples,
+                           [fake.users[i].username for i in adapter.profiles.probed_quiet])
             finally:
                 await adapter.close()
         seconds = time.perf_counter() - started
@@ -182,42 +183,33 @@ def _engagement(posts: list[FakePost]) -> dict[str, float]:
             "quotes": sum(p.quote_count for p in posts) / n}
 
 
-def probe_quality(asks: list[Ask], authors: int, seed: int, sample: int,
-                  probe_below: int) -> str:
-    """Scores of every account the workload asks about: with the full sample, with the
-    probe rule, and with no sample, computed from the same fake accounts. Pessimistic
-    for the probe: it assumes every account's latest post is one of its own (in the
-    run, an author whose latest post is its question to the bot gets the full sample)."""
+def probe_quality(probed: list[str], authors: int, seed: int, sample: int) -> str:
+    """How the accounts whose one-post probe stood in for the sample in the run would
+    have scored with the full sample, computed from the same fake accounts."""
     fake = FakeX(bot_username="KloutBot", clock=FixedClock(START).now)
     populate(fake, authors, seed)
+    by_name = {u.username: u for u in fake.users.values()}
     cfg = ScoringConfig()
-    names = sorted({a.about or f"author{a.author}" for a in asks})
-    kept = changed = 0
-    diffs: list[int] = []
-    for name in names:
-        user = fake.user(name)
-        posts = fake.posts_by(user)
-        newest = posts[-sample:]
+    diffs = []
+    for user in (by_name[name] for name in probed):
+        newest = fake.posts_by(user)[-sample:]
         f, listed = user.followers_count, user.listed_count
         full = score_from_public_metrics(f, listed, _engagement(newest), len(newest), cfg)
-        quiet = not any(posts[-1].public_metrics[k] for k in
-                        ("like_count", "retweet_count", "reply_count", "quote_count"))
-        if f < probe_below and quiet:
-            kept += 1
-            probed = score_from_public_metrics(f, listed, {}, 1, cfg)
-            changed += probed != full
-            diffs.append(full - probed)
-    spread = (f"mean {sum(diffs) / len(diffs):.2f}, max {max(diffs)} points lower"
-              if diffs else "none")
+        diffs.append(full - score_from_public_metrics(f, listed, {}, 1, cfg))
     small = score_from_public_metrics(60, 0, {"likes": 25, "retweets": 3}, sample, cfg)
     bare = score_from_public_metrics(60, 0, {}, 0, cfg)
-    return (f"probe quality: of {len(names)} accounts asked about, the probe stands in for "
-            f"the sample on {kept} (latest post drew nothing, under {probe_below} "
-            f"followers); {changed} of those score differently than with the full sample "
-            f"({spread}).\n"
+    if diffs:
+        changed = [d for d in diffs if d]
+        spread = (f"{len(changed)} of them score lower than the full sample would give "
+                  f"(by {min(changed, default=0)}..{max(diffs)} points, mean "
+                  f"{sum(diffs) / len(diffs):.1f} over all {len(diffs)}); "
+                  f"{sum(1 for d in diffs if d >= 10)} by 10 points or more")
+    else:
+        spread = "none"
+    return (f"probe stood in for the sample on {len(diffs)} accounts: {spread}.\n"
             f"a small engaged account (60 followers, 25 likes and 3 reposts a post): "
-            f"{small} with the sample (probe finds engagement, sample bought), {bare} with "
-            f"no sample at all")
+            f"{small} with the sample (its probe finds engagement, so the sample is "
+            f"bought), {bare} with no sample at all")
 
 
 def line(name: str, counts: dict[str, int], usd: Decimal, per_1000: Decimal) -> str:
@@ -265,11 +257,11 @@ async def main() -> None:
     print(f"adapter: {answered} answered exactly once, {ours['double']} answered twice, "
           f"{ours['requests']} HTTP requests, {float(ours['seconds']):.1f}s wall time "  # type: ignore[arg-type]
           f"(simulated day ended {ours['last']:%H:%M} UTC)")
-    bought, kept = ours["samples"]  # type: ignore[misc]
-    print(f"engagement: {bought} samples bought, {kept} one-post probes stood in for one")
-    if args.estimate_posts and args.probe_below:
-        print(probe_quality(asks, args.authors, args.seed, args.estimate_posts,
-                            args.probe_below))
+    bought, probed = ours["samples"]  # type: ignore[misc]
+    print(f"engagement: {bought} samples bought, {len(probed)} one-post probes stood in "
+          f"for one")
+    if probed:
+        print(probe_quality(probed, args.authors, args.seed, args.estimate_posts))
     print(f"target: under $20.00 per 1,000 answered mentions -> "
           f"{'met' if usd * 1000 / max(answered, 1) < 20 else 'NOT met'}")
 

@@ -294,20 +294,20 @@ class TwitterAdapter:
             await self.spend.check(PER_MENTION_WORST * MIN_PAGE, "a mentions poll")
             size = MIN_PAGE
         posts: list[dict[str, Any]] = []
-        users: dict[str, dict[str, Any]] = {}
         token: str | None = None
         complete = False
         for _ in range(MAX_PAGES):
+            # Authors are not expanded: a user read each, needed only for those whose
+            # own score is asked (looked up, 100 a call, by _prefetch) or who are asked
+            # about; the rest are answered without their name.
             page = await self.api.mentions(since_id=str(since), max_results=size,
-                                           pagination_token=token)
+                                           pagination_token=token, with_authors=False)
             posts += page.data
-            users.update((str(u["id"]), u) for u in page.users)
             token = page.meta.get("next_token")
             if not token:
                 complete = True
                 break
         report.fetched = len(posts)
-        await self.profiles.remember(users.values())
         known = await self.repo.known([str(p["id"]) for p in posts])
         now = self.clock.now()
         activities = []
@@ -316,7 +316,7 @@ class TwitterAdapter:
             post_id = str(post["id"])
             if int(post_id) <= floor or post_id in known:
                 continue
-            seen = read_mention(post, users, self.bot_id, self.bot_handle)
+            seen = read_mention(post, {}, self.bot_id, self.bot_handle)
             if seen.ignored:
                 continue
             if await self.repo.claim(seen.row, int(now.timestamp())):
@@ -411,14 +411,14 @@ class TwitterAdapter:
             await self.repo.mark_final(row.post_id, "skipped", "loop guard: author already "
                                        "answered in this conversation", at)
             log.info("X mention %s skipped: %s already answered in conversation %s",
-                     row.post_id, row.author_handle, row.conversation_id)
+                     row.post_id, row.author_id, row.conversation_id)
             return "skipped"
         recent = await self.repo.replies_to_author_since(row.author_id, at - 3600)
         if recent >= self.author_cap:
             await self.repo.mark_final(row.post_id, "skipped",
                                        f"author cap: {recent} replies in the last hour", at)
             log.info("X mention %s skipped: %s reached %s replies this hour", row.post_id,
-                     row.author_handle, self.author_cap)
+                     row.author_id, self.author_cap)
             return "skipped"
         if not row.command and not row.error_key:
             await self.repo.mark_final(row.post_id, "skipped", "not addressed to the bot", at)
@@ -431,6 +431,7 @@ class TwitterAdapter:
         await self.api.reserve(PRICES["reply_create"], "a reply")
         if row.reply_text:
             return await self._post(row, row.reply_text, retry_of_unknown=True)
+        row = await self._with_author_name(row)
         reply = await self._reply_for(row, now)
         if reply.quiet:
             # A repeated refusal (cooldown): answering spam with spam costs money and
@@ -440,6 +441,16 @@ class TwitterAdapter:
             return "skipped"
         text = await self.composer.compose(reply, key=row.post_id, asker=row.author_handle)
         return await self._post(row, text, retry_of_unknown=False)
+
+    async def _with_author_name(self, row: MentionRow) -> MentionRow:
+        """The author's handle, when a lookup (their own score, or someone asking about
+        them) has cached it; otherwise the reply goes without their name."""
+        if row.author_handle or not row.author_id:
+            return row
+        profile = (await self.repo.profiles([row.author_id])).get(row.author_id)
+        if profile is None or not profile.username:
+            return row
+        return dataclasses.replace(row, author_handle=profile.username)
 
     async def _reply_for(self, row: MentionRow, now: datetime, *,
                          limited: bool = True) -> Reply:

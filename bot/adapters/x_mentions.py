@@ -43,8 +43,10 @@ def time_of(post_id: str | int) -> datetime:
 
 
 def x_person(user_id: str, username: str) -> Person:
-    """People on X are shown by handle (written without "@" by the renderer)."""
-    return Person(PLATFORM, user_id, username, handle=username)
+    """People on X are shown by handle (written without "@" by the renderer). Without a
+    username (a mention's author is not expanded) it is a bare reference: the names
+    already stored are kept, and a later profile lookup fills them in."""
+    return Person(PLATFORM, user_id, username, handle=username or None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +114,7 @@ def read_mention(post: dict[str, Any], users: dict[str, dict[str, Any]], bot_id:
     post_id = str(post["id"])
     author_id = str(post.get("author_id", ""))
     author = users.get(author_id) or {}
-    handle = str(author.get("username") or author_id)
+    handle = str(author.get("username") or "")
     is_reply = bool(_refs(post, "replied_to"))
     in_reply_to = str(post["in_reply_to_user_id"]) if post.get("in_reply_to_user_id") else None
     created = post.get("created_at")

@@ -94,7 +94,8 @@ class XProfiles:
         self.estimate_posts = estimate_posts
         self.probe_below_followers = probe_below_followers
         self.bought_samples = 0
-        self.probes_kept = 0
+        # Accounts whose one-post probe stood in for a sample (the bench measures them).
+        self.probed_quiet: list[str] = []
 
     def _fresh(self, at: int | None) -> bool:
         return at is not None and self.clock.now().timestamp() - at < self.ttl_s
@@ -213,7 +214,7 @@ class XProfiles:
 
     async def _sample(self, profile: ProfileRow) -> ProfileRow:
         if self.probe_below_followers > 0 and await self._probe_says_quiet(profile):
-            self.probes_kept += 1
+            self.probed_quiet.append(profile.user_id)
             at = int(self.clock.now().timestamp())
             await self.repo.put_engagement(profile.user_id, 1, 0, 0, 0, 0, at)
             return (await self.repo.profiles([profile.user_id]))[profile.user_id]

@@ -82,15 +82,12 @@ async def test_asking_about_someone_never_seen_uses_public_metrics(tmp_path: Pat
             quiet_score = int(quiet_reply.text.split("/100")[0].split()[-1])
             assert "bigstar" in star_reply.text and "@bigstar" not in star_reply.text
             assert star_score >= 75 > 20 >= quiet_score
-            # One batched lookup for both targets; a sample of the star's recent posts,
-            # and for the small account a one-post probe that found no engagement.
+            # One batched lookup for both targets, one sample of recent posts each.
             lookups = fake.requests_to("GET", r"^/2/users$")
             assert len(lookups) == 1
             assert set(lookups[0].query["ids"].split(",")) == {star.id, quiet.id}
             samples = fake.requests_to("GET", r"^/2/users/\d+/tweets$")
-            assert {r.path.split("/")[3] for r in samples} == {star.id}
-            [probe] = fake.requests_to("GET", r"^/2/tweets$")
-            assert probe.query["ids"] == fake.posts_by(quiet)[-1].id
+            assert {r.path.split("/")[3] for r in samples} == {star.id, quiet.id}
 
             # Asking again costs no read at all: profiles and samples are cached.
             before = dict(fake.ledger.counts)
@@ -224,3 +221,34 @@ async def test_run_polls_until_closed(tmp_path: Path) -> None:
             await asyncio.wait_for(task, 5)
             assert len(bot.bot_replies(mention)) == 1
             assert set(bot.sleep.slept) == {60.0}  # the poll interval, on the test clock
+
+
+async def test_authors_are_looked_up_only_when_their_profile_is_needed(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    clock = FixedClock(T0)
+    async with fake_x(clock) as fake:
+        ana = fake.add_user("ana_x", followers_count=70)
+        star = fake.add_user("bigstar", followers_count=90_000)
+        for i in range(5):
+            fake.post(star, f"hello {i}", like_count=400)
+        async with x_bot(db, fake, clock) as bot:
+            await bot.poll()
+            about = fake.post(ana, "@KloutBot what about @bigstar?")
+            await bot.poll()
+            [reply] = bot.bot_replies(about)
+            assert "bigstar" in reply.text and "ana_x" not in reply.text
+            # ana's profile was never bought: asking about someone needs theirs only.
+            assert not fake.ledger.charged("user_read", ana.id)
+            rows = await bot.app.store.db.fetchall(
+                "SELECT handle, display_name FROM accounts WHERE external_id = ?", (ana.id,))
+            assert [tuple(r) for r in rows] == [(None, None)]
+            # Her own score needs her profile: one lookup, and her name comes with it.
+            clock.advance(timedelta(seconds=10))
+            mine = fake.post(ana, "@KloutBot and me?")
+            await bot.poll()
+            [answer] = bot.bot_replies(mine)
+            assert "/100" in answer.text
+            assert fake.ledger.charged("user_read", ana.id)
+            rows = await bot.app.store.db.fetchall(
+                "SELECT handle FROM accounts WHERE external_id = ?", (ana.id,))
+            assert [tuple(r) for r in rows] == [("ana_x",)]

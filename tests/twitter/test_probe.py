@@ -1,4 +1,5 @@
-"""The one-post engagement probe: a full sample only when it can change the estimate."""
+"""The one-post engagement probe (opt-in, [twitter] probe_below_followers): a full
+sample only when the account's latest post drew any engagement."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ async def test_probe_buys_the_sample_only_when_it_can_matter(tmp_path: Path) -> 
             fake.post(engaged, f"idea {i}", like_count=25, retweet_count=3)
             fake.post(quiet, f"hm {i}")
             fake.post(big, f"news {i}")
-        async with x_bot(tmp_path / "x.db", fake, clock) as bot:
+        async with x_bot(tmp_path / "x.db", fake, clock, probe_below_followers=1_000) as bot:
             await bot.poll()
             engaged_score = await _ask_about(bot, fake, "small_engaged")
             quiet_score = await _ask_about(bot, fake, "small_quiet")
@@ -47,7 +48,7 @@ async def test_probe_buys_the_sample_only_when_it_can_matter(tmp_path: Path) -> 
             assert _sampled(fake, engaged.id) and engaged_score >= quiet_score + 15
             # The quiet one cost one post read instead of five.
             assert not _sampled(fake, quiet.id)
-            assert bot.adapter.profiles.probes_kept == 1
+            assert bot.adapter.profiles.probed_quiet == [quiet.id]
             # Big accounts are never judged on one post.
             assert _sampled(fake, big.id)
 
@@ -58,7 +59,7 @@ async def test_probe_reads_the_latest_post_and_a_sample_reuses_it(tmp_path: Path
         ana = fake.add_user("ana_x", followers_count=60)
         for i in range(6):
             fake.post(ana, f"idea {i}", like_count=3)
-        async with x_bot(tmp_path / "x.db", fake, clock) as bot:
+        async with x_bot(tmp_path / "x.db", fake, clock, probe_below_followers=1_000) as bot:
             await bot.poll()
             await _ask_about(bot, fake, "ana_x")
             [probe] = fake.requests_to("GET", r"^/2/tweets$")
@@ -67,3 +68,16 @@ async def test_probe_reads_the_latest_post_and_a_sample_reuses_it(tmp_path: Path
             # The probe post is in the sample too and X bills it once that day.
             charges = [c for c in fake.ledger.charges if c.resource_id == latest]
             assert len(charges) == 1
+
+
+async def test_probe_is_off_by_default(tmp_path: Path) -> None:
+    clock = FixedClock(T0)
+    async with fake_x(clock) as fake:
+        quiet = fake.add_user("small_quiet", followers_count=60)
+        for i in range(6):
+            fake.post(quiet, f"hm {i}")
+        async with x_bot(tmp_path / "x.db", fake, clock) as bot:
+            await bot.poll()
+            await _ask_about(bot, fake, "small_quiet")
+            assert _sampled(fake, quiet.id)
+            assert fake.requests_to("GET", r"^/2/tweets$") == []
