@@ -6,10 +6,11 @@ One poll (`poll_once`, which `run` repeats every `poll_interval_s`):
    sending, or X failed ambiguously). They are looked up on the bot's own timeline, an
    owned read, and never re-sent before that check says they are not there.
 2. Read new mentions with since_id, re-reading `poll_overlap_s` behind the newest one
-   seen (since_id polling misses late-indexed mentions), authors expanded so their
-   public metrics come with the poll. Each new mention is claimed (INSERT OR IGNORE,
-   committed) and what it shows people doing to each other is ingested. The first run
-   only records where mentions stand: history is not answered.
+   seen (since_id polling misses late-indexed mentions). Authors are not expanded
+   (a user read each); a profile is bought only for a score that is asked. Each new
+   mention is claimed (INSERT OR IGNORE, committed) and what it shows people doing to
+   each other is ingested, quotes included. The first run only records where
+   mentions stand: history is not answered.
 3. Answer claimed mentions, oldest first: loop guard, per-author cap, budget check,
    the shared command cooldowns (app.limiter), then mark 'posting', post, and record
    the reply id.

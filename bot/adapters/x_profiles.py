@@ -2,23 +2,22 @@
 
 What is worth buying, per account and per `cache_ttl_s`:
 
-* the profile (followers, listed count): one user read ($0.010), free when the account
-  just mentioned the bot (the mentions poll expands authors), batched 100 ids a call
-  for the accounts people ask about;
+* the profile (followers, listed count): one user read ($0.010), batched 100 ids a
+  call, only for accounts whose score is asked (the mentions poll does not expand
+  its authors, so someone who only asks about others is never bought);
 * an engagement sample: `estimate_posts` recent original posts ($0.005 each; X sends at
   least 5). Posts that mention the bot are questions to it, billed as cheap owned
   reads, and left out of the average. Without a sample an estimate rests on the
   audience prior alone (a few points), so this is the purchase that makes an
   estimate meaningful; it is skipped for protected accounts and when the budget is
   short, in which case a stale sample (or none) is used and the log says so.
-* before that, for accounts under `probe_below_followers`, a one-post probe: the
-  account's latest post (its id comes free with the user object), $0.005. If nobody
-  engaged with it, a small account's sample would almost always say "little
-  engagement" too, so the probe stands in for it (an estimate from the audience prior);
-  if anyone did, the full sample is bought (the probe post is part of it, already
-  paid for today). The probe is skipped when the latest post is a question to the bot
-  (it says nothing about engagement). Small accounts whose latest post drew nothing
-  but earlier ones did are estimated low: bench/bench_x_cost.py measures how often.
+* optionally (`probe_below_followers`, off by default), before the sample, a one-post
+  probe of a small account: its latest post (the id comes free with the user
+  object), $0.005, and free again in the sample if one follows (X bills a post once
+  a day). If nobody engaged with it, it stands in for the sample; if anyone did, the
+  sample is bought. Skipped when the latest post is a question to the bot. Off by
+  default because one quiet post says little: bench/bench_x_cost.py found most
+  accounts it stood in for scoring 25-39 points below their sample's estimate.
 
 Everything is cached in SQLite, so a repeat question within the TTL costs no read, and
 a restart does not buy the same profile twice.
