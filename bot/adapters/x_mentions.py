@@ -29,6 +29,7 @@ PLATFORM = "twitter"
 COMMUNITY = "x"
 TWEPOCH_MS = 1288834974657
 MAX_ARGS = 3
+ARG_COMMANDS = frozenset({"privacy"})
 _HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
 _LEADING_MENTION = re.compile(r"\s*[@＠]([A-Za-z0-9_]{1,15})\b")
 
@@ -146,8 +147,10 @@ def read_mention(post: dict[str, Any], users: dict[str, dict[str, Any]], bot_id:
     else:
         if parsed is not None:
             command = parsed.name
-            # Only commands that take words ("privacy forget confirm K7QX2M") keep them.
-            args = parsed.args[:MAX_ARGS]
+            # Only commands that take words on X ("privacy forget confirm K7QX2M") keep
+            # them; anything else someone typed is post text and is dropped.
+            if command in ARG_COMMANDS:
+                args = parsed.args[:MAX_ARGS]
             names = []
             for name in parsed.mentions:
                 match = _HANDLE.match(name)

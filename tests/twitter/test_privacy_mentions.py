@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from bot.adapters.x_mentions import read_mention
 from bot.adapters.x_text import weighted_length
 from bot.clock import FixedClock
 from tests.fakes.x_fake import FakePost, FakeUser
@@ -148,3 +149,15 @@ async def test_forgotten_by_mention_stays_forgotten_after_restart(tmp_path: Path
         assert len(fake.requests_to("GET", rf"^/2/users/{ana.id}/tweets")) == forgotten_at
         assert not [r for r in fake.requests_to("GET", r"^/2/users$")[lookups_before:]
                     if ana.id in str(r.query.get("ids", ""))]
+
+
+def test_only_privacy_keeps_its_words() -> None:
+    def args_of(text: str) -> tuple[str, ...]:
+        post = {"id": "100", "author_id": "7", "text": text, "entities": {"mentions": [
+            {"username": "KloutBot", "id": "1"}]}}
+        return read_mention(post, {}, "1", "KloutBot").row.args
+
+    assert args_of("@KloutBot privacy forget confirm K7QX2M please now") == (
+        "forget", "confirm", "K7QX2M")
+    assert args_of("/klout my secret plans @KloutBot") == ()
+    assert args_of("@KloutBot how influential am I really") == ()
