@@ -231,15 +231,17 @@ class XApi:
         await self._bill_users(page.data)
         return page
 
-    async def recent_posts(self, user_id: str, count: int) -> Page:
-        """An account's latest original posts (no replies or reposts), with their metrics."""
+    async def recent_posts(self, user_id: str, count: int, *,
+                           with_replies: bool = False) -> Page:
+        """An account's latest original posts (no reposts; no replies unless asked),
+        with their metrics."""
         max_results = min(PAGE_MAX, max(5, count))
         await self.spend.check(PRICES["post_read"] * max_results,
                                f"sampling {max_results} posts", keep=self.keep)
+        exclude = ["retweets"] if with_replies else ["replies", "retweets"]
         response = await self._call("GET /2/users/:id/tweets", lambda: (
             self.client.get_users_tweets(user_id, user_auth=True, max_results=max_results,
-                                         exclude=["replies", "retweets"],
-                                         tweet_fields=SAMPLE_TWEET_FIELDS)))
+                                         exclude=exclude, tweet_fields=SAMPLE_TWEET_FIELDS)))
         page = _page(response)
         await self._bill_posts(page.data)
         return page

@@ -65,7 +65,9 @@ class XApiVerifier:
         if user.get("protected"):
             return False  # its posts are not visible to the bot
         try:
-            page = await self.api.recent_posts(str(user["id"]), POSTS_CHECKED)
+            # Replies count: answering the bot's own reply with the code is natural.
+            page = await self.api.recent_posts(str(user["id"]), POSTS_CHECKED,
+                                               with_replies=True)
         except _CANNOT_ASK as exc:
             raise VerifierUnavailable(f"X post read failed: {type(exc).__name__}") from exc
         return any(self.api.bot_id in mention_ids(post)

@@ -80,6 +80,22 @@ async def test_code_in_a_post_mentioning_the_bot_links(tmp_path: Path) -> None:
             assert _linked(db) == [("d-ana", ana.id)]
 
 
+async def test_code_in_a_reply_to_the_bot_links(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    clock = FixedClock(T0)
+    async with fake_x(clock) as fake:
+        ana = fake.add_user("ana_x")
+        async with x_bot(db, fake, clock) as bot:
+            await bot.poll()
+            question = fake.post(ana, "@KloutBot me?")
+            await bot.poll()
+            [answer] = bot.bot_replies(question)
+            code = await _setup(bot, ana)
+            fake.post(ana, f"here it is {code}", reply_to=answer)  # X adds "@KloutBot"
+            assert "Linked" in await _say(bot, "d-ana", "twitter", "verify")
+            assert _linked(db) == [("d-ana", ana.id)]
+
+
 async def test_x_outage_is_a_clear_try_again(tmp_path: Path,
                                              caplog: pytest.LogCaptureFixture) -> None:
     db = tmp_path / "x.db"
