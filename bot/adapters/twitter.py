@@ -345,7 +345,8 @@ class TwitterAdapter:
             chunk = wanted[start:start + BATCH_MAX]
             try:
                 page = await self.api.posts(chunk)
-            except (BudgetExceeded, XUnavailable) as exc:
+            except (BudgetExceeded, XUnavailable, tweepy.BadRequest, tweepy.Forbidden,
+                    tweepy.NotFound) as exc:
                 log.warning("X quoted-post lookup skipped (%s); %s quotes not counted",
                             exc, len(chunk))
                 continue

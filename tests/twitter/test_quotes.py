@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from bot.clock import FixedClock
 from scoring.kinds import Kind
 from tests.twitter.helpers import T0, fake_x, x_bot
@@ -51,7 +53,8 @@ async def test_quotes_are_ingested_on_the_quoted_author(tmp_path: Path) -> None:
             assert names == [("ana_x",)]
 
 
-async def test_a_failed_quote_lookup_still_answers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("status", [503, 403])
+async def test_a_failed_quote_lookup_still_answers(tmp_path: Path, status: int) -> None:
     db = tmp_path / "x.db"
     clock = FixedClock(T0)
     async with fake_x(clock) as fake:
@@ -60,7 +63,7 @@ async def test_a_failed_quote_lookup_still_answers(tmp_path: Path) -> None:
         original = fake.post(ana, "a thought")
         async with x_bot(db, fake, clock, max_retries=1) as bot:
             await bot.poll()
-            fake.inject(r"^/2/tweets$", 503, count=None, method="GET")
+            fake.inject(r"^/2/tweets$", status, count=None, method="GET")
             quote = fake.post(bo, "@KloutBot is this influential?", quote_of=original)
             await bot.poll()
             assert len(bot.bot_replies(quote)) == 1
