@@ -38,6 +38,8 @@ from bot.adapters.x_transport import close_client, make_async_client
 from bot.app import KloutApp
 from bot.clock import FixedClock
 from bot.config import Config, TwitterSection
+from scoring.config import ScoringConfig
+from scoring.scale import score_from_public_metrics
 from tests.fakes.x_fake import FakePost, FakeUser, FakeX
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -101,7 +103,7 @@ def question(ask: Ask) -> str:
 
 
 async def run_adapter(asks: list[Ask], authors: int, seed: int, db: Path,
-                      estimate_posts: int) -> dict[str, object]:
+                      estimate_posts: int, probe_below: int) -> dict[str, object]:
     clock = FixedClock(START - timedelta(minutes=5))
 
     async def sleep(seconds: float) -> None:
@@ -113,7 +115,8 @@ async def run_adapter(asks: list[Ask], authors: int, seed: int, db: Path,
         twitter = dataclasses.replace(TwitterSection(), api_base=fake.api_base,
                                       replies_per_author_per_hour=1_000,
                                       daily_budget_usd=1_000.0,
-                                      estimate_posts=estimate_posts)
+                                      estimate_posts=estimate_posts,
+                                      probe_below_followers=probe_below)
         config = Config().with_overrides(twitter=twitter)
         started = time.perf_counter()
         async with KloutApp(config, clock=clock, db_path=db) as app:
@@ -127,10 +130,13 @@ async def run_adapter(asks: list[Ask], authors: int, seed: int, db: Path,
                     clock.advance(POLL)
                     while pending and pending[0].at <= clock.now():
                         ask = pending.pop(0)
-                        posted.append(fake.post(people[ask.author], question(ask)))
+                        posted.append(fake.post(people[ask.author], question(ask),
+                                                created_at=ask.at))
                     await adapter.poll_once()
                 await adapter.poll_once()
                 ours = (await adapter.spend.report()).today
+                samples = (adapter.profiles.bought_samples,
+                           [fake.users[i].username for i in adapter.profiles.probed_quiet])
             finally:
                 await adapter.close()
         seconds = time.perf_counter() - started
@@ -139,7 +145,7 @@ async def run_adapter(asks: list[Ask], authors: int, seed: int, db: Path,
         return {"billed": dict(fake.ledger.counts), "usd": fake.ledger.total_usd,
                 "ours": ours, "answered": sum(1 for r in replies if r == 1),
                 "double": sum(1 for r in replies if r > 1), "requests": len(fake.requests),
-                "seconds": seconds, "last": clock.now()}
+                "seconds": seconds, "last": clock.now(), "samples": samples}
 
 
 async def run_naive(asks: list[Ask], authors: int, seed: int) -> dict[str, object]:
@@ -169,6 +175,43 @@ async def run_naive(asks: list[Ask], authors: int, seed: int) -> dict[str, objec
                 "list_usd": list_price}
 
 
+def _engagement(posts: list[FakePost]) -> dict[str, float]:
+    n = max(len(posts), 1)
+    return {"likes": sum(p.like_count for p in posts) / n,
+            "retweets": sum(p.retweet_count for p in posts) / n,
+            "replies": sum(p.reply_count for p in posts) / n,
+            "quotes": sum(p.quote_count for p in posts) / n}
+
+
+def probe_quality(probed: list[str], authors: int, seed: int, sample: int) -> str:
+    """How the accounts whose one-post probe stood in for the sample in the run would
+    have scored with the full sample, computed from the same fake accounts."""
+    fake = FakeX(bot_username="KloutBot", clock=FixedClock(START).now)
+    populate(fake, authors, seed)
+    by_name = {u.username: u for u in fake.users.values()}
+    cfg = ScoringConfig()
+    diffs = []
+    for user in (by_name[name] for name in probed):
+        newest = fake.posts_by(user)[-sample:]
+        f, listed = user.followers_count, user.listed_count
+        full = score_from_public_metrics(f, listed, _engagement(newest), len(newest), cfg)
+        diffs.append(full - score_from_public_metrics(f, listed, {}, 1, cfg))
+    small = score_from_public_metrics(60, 0, {"likes": 25, "retweets": 3}, sample, cfg)
+    bare = score_from_public_metrics(60, 0, {}, 0, cfg)
+    if diffs:
+        changed = [d for d in diffs if d]
+        spread = (f"{len(changed)} of them score lower than the full sample would give "
+                  f"(by {min(changed, default=0)}..{max(diffs)} points, mean "
+                  f"{sum(diffs) / len(diffs):.1f} over all {len(diffs)}); "
+                  f"{sum(1 for d in diffs if d >= 10)} by 10 points or more")
+    else:
+        spread = "none"
+    return (f"probe stood in for the sample on {len(diffs)} accounts: {spread}.\n"
+            f"a small engaged account (60 followers, 25 likes and 3 reposts a post): "
+            f"{small} with the sample (its probe finds engagement, so the sample is "
+            f"bought), {bare} with no sample at all")
+
+
 def line(name: str, counts: dict[str, int], usd: Decimal, per_1000: Decimal) -> str:
     cells = "".join(f"{counts.get(k, 0):>13}" for k in PRICES)
     return f"{name:<22}{cells}{f'${usd:.2f}':>11}{f'${per_1000:.2f}':>14}"
@@ -182,12 +225,15 @@ async def main() -> None:
     parser.add_argument("--estimate-posts", type=int, default=TwitterSection().estimate_posts,
                         help="[twitter] estimate_posts for the adapter (default: the "
                              "config default)")
+    parser.add_argument("--probe-below", type=int,
+                        default=TwitterSection().probe_below_followers,
+                        help="[twitter] probe_below_followers (0: no probe, always sample)")
     args = parser.parse_args()
     asks = workload(args.mentions, args.authors, args.seed)
     distinct_subjects = len({a.about or f"author{a.author}" for a in asks})
     with tempfile.TemporaryDirectory() as tmp:
         ours = await run_adapter(asks, args.authors, args.seed, Path(tmp) / "bench.db",
-                                 args.estimate_posts)
+                                 args.estimate_posts, args.probe_below)
     naive = await run_naive(asks, args.authors, args.seed)
     answered = int(ours["answered"])  # type: ignore[call-overload]
     usd = Decimal(ours["usd"])  # type: ignore[arg-type]
@@ -195,7 +241,8 @@ async def main() -> None:
     print(f"{len(asks)} mentions from {args.authors} authors (Zipf), "
           f"{sum(1 for a in asks if a.about)} asking about another account; "
           f"{distinct_subjects} distinct accounts scored; one UTC day; "
-          f"estimate_posts = {args.estimate_posts}")
+          f"estimate_posts = {args.estimate_posts}, probe_below_followers = "
+          f"{args.probe_below}")
     print(f"{'':<22}" + "".join(f"{k:>13}" for k in PRICES) + f"{'cost':>11}{'per 1,000':>14}")
     print(line("adapter (X's bill)", ours["billed"], usd,  # type: ignore[arg-type]
                usd * 1000 / max(answered, 1)))
@@ -210,6 +257,11 @@ async def main() -> None:
     print(f"adapter: {answered} answered exactly once, {ours['double']} answered twice, "
           f"{ours['requests']} HTTP requests, {float(ours['seconds']):.1f}s wall time "  # type: ignore[arg-type]
           f"(simulated day ended {ours['last']:%H:%M} UTC)")
+    bought, probed = ours["samples"]  # type: ignore[misc]
+    print(f"engagement: {bought} samples bought, {len(probed)} one-post probes stood in "
+          f"for one")
+    if probed:
+        print(probe_quality(probed, args.authors, args.seed, args.estimate_posts))
     print(f"target: under $20.00 per 1,000 answered mentions -> "
           f"{'met' if usd * 1000 / max(answered, 1) < 20 else 'NOT met'}")
 

@@ -86,6 +86,10 @@ class TwitterSection:
     replies_per_author_per_hour: int = field(default=5, metadata=_range(1, 1_000))
     cache_ttl_s: float = field(default=86_400.0, metadata=_range(0.0, 90 * 86_400.0))
     estimate_posts: int = field(default=5, metadata=_range(0, 100))
+    # Accounts with fewer followers get a one-post engagement probe first; the full
+    # sample is bought only when that post drew any engagement. Off (0) by default: it
+    # scores many small accounts far too low (bench/bench_x_cost.py measures it).
+    probe_below_followers: int = field(default=0, metadata=_range(0, 1_000_000_000))
     request_timeout_s: float = field(default=20.0, metadata=_range(1.0, 600.0))
     max_retries: int = field(default=4, metadata=_range(0, 20))
 

@@ -53,6 +53,8 @@ def setup_logging(level: str = "INFO", stream: object = None) -> None:
     root.setLevel(level.upper())
     # discord.py and aiohttp are chatty at INFO; their warnings still come through.
     # aiosqlite logs every statement WITH its bound parameters at DEBUG (display names,
-    # ids): never let that reach a log.
-    for noisy in ("discord", "aiohttp", "apscheduler", "aiosqlite"):
+    # ids), tweepy every request's Authorization header and body (a reply carrying a
+    # confirmation code), oauthlib the consumer key and access token it signs with:
+    # never let that reach a log.
+    for noisy in ("discord", "aiohttp", "apscheduler", "aiosqlite", "tweepy", "oauthlib"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

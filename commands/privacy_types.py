@@ -20,6 +20,7 @@ LinkStatus = Literal[
     "taken",         # that account is linked to someone else
     "already",       # this person already has an account on that network linked
     "forgotten",     # the asker's own account is blocked from new data (opted out)
+    "check_failed",  # the network could not be asked right now; the code stays valid
 ]
 
 

@@ -283,22 +283,31 @@ async def test_tweet_lookup_deleted_and_protected(fake: FakeX, client: AsyncClie
     assert len(fake.deleted_posts) == 2
 
 
-async def test_rate_limit_429_exposes_reset_header(fake: FakeX, client: AsyncClient) -> None:
-    fault = fake.inject(r"^/2/users/me$", 429, reset_in=0.05)
-    before = datetime.now(UTC)
-    with pytest.raises(tweepy.TooManyRequests) as info:
-        await call(client.get_me())
-    headers = info.value.response.headers
-    assert headers["x-rate-limit-remaining"] == "0"
-    assert info.value.reset_time == int(headers["x-rate-limit-reset"])
-    limit = rate_limit_from_headers(headers)
-    assert limit is not None and limit.remaining == 0
-    assert 0 <= limit.seconds_until_reset(before) <= 1.1
-    assert not any(t.endswith("/usage-capped") for t in await problem_types(info.value))
-    assert fault.fired == 1
+async def test_rate_limit_429_exposes_reset_header() -> None:
+    # The fake's clock is frozen, so the reset it announces is exact however loaded the
+    # machine is (wall-clock comparisons here once failed under load).
+    at = datetime(2026, 3, 1, 12, 0, 0, 400_000, tzinfo=UTC)
+    async with FakeX(bot_username="KloutBot", clock=ManualClock(at)) as fake:
+        client = _client(fake)
+        try:
+            fault = fake.inject(r"^/2/users/me$", 429, reset_in=0.05)
+            with pytest.raises(tweepy.TooManyRequests) as info:
+                await call(client.get_me())
+            headers = info.value.response.headers
+            assert headers["x-rate-limit-remaining"] == "0"
+            assert info.value.reset_time == int(headers["x-rate-limit-reset"])
+            limit = rate_limit_from_headers(headers)
+            assert limit is not None and limit.remaining == 0
+            # Reset is announced in whole seconds, rounded up: 12:00:00.45 -> 12:00:01.
+            assert limit.seconds_until_reset(at) == pytest.approx(0.6)
+            assert not any(t.endswith("/usage-capped")
+                           for t in await problem_types(info.value))
+            assert fault.fired == 1
 
-    ok = await call(client.get_me())  # the fault was for one request only
-    assert ok.data.username == "KloutBot"
+            ok = await call(client.get_me())  # the fault was for one request only
+            assert ok.data.username == "KloutBot"
+        finally:
+            await close_client(client)
 
 
 async def test_usage_cap_is_distinguishable(fake: FakeX, client: AsyncClient) -> None:

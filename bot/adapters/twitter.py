@@ -6,12 +6,14 @@ One poll (`poll_once`, which `run` repeats every `poll_interval_s`):
    sending, or X failed ambiguously). They are looked up on the bot's own timeline, an
    owned read, and never re-sent before that check says they are not there.
 2. Read new mentions with since_id, re-reading `poll_overlap_s` behind the newest one
-   seen (since_id polling misses late-indexed mentions), authors expanded so their
-   public metrics come with the poll. Each new mention is claimed (INSERT OR IGNORE,
-   committed) and what it shows people doing to each other is ingested. The first run
-   only records where mentions stand: history is not answered.
+   seen (since_id polling misses late-indexed mentions). Authors are not expanded
+   (a user read each); a profile is bought only for a score that is asked. Each new
+   mention is claimed (INSERT OR IGNORE, committed) and what it shows people doing to
+   each other is ingested, quotes included. The first run only records where
+   mentions stand: history is not answered.
 3. Answer claimed mentions, oldest first: loop guard, per-author cap, budget check,
-   then mark 'posting', post, and record the reply id.
+   the shared command cooldowns (app.limiter), then mark 'posting', post, and record
+   the reply id.
 
 Everything X-specific stays here and in bot/adapters/x_*.py; commands see a Request
 with platform "twitter" and community "x".
@@ -21,17 +23,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import tweepy
 import tweepy.asynchronous
 
-from bot.adapters.x_api import PostOutcomeUnknown, Sleep, XApi, XUnavailable
+from bot.adapters.x_api import BATCH_MAX, PostOutcomeUnknown, Sleep, XApi, XUnavailable
 from bot.adapters.x_mentions import (
     COMMUNITY,
     PLATFORM,
@@ -45,8 +48,10 @@ from bot.adapters.x_profiles import XProfiles
 from bot.adapters.x_reply import ReplyComposer
 from bot.adapters.x_spend import PRICES, BudgetExceeded, SpendTracker
 from bot.adapters.x_transport import close_client, make_async_client
+from bot.adapters.x_verify import XApiVerifier
 from bot.app import KloutApp
 from bot.clock import Clock
+from bot.ingest import Activity
 from bot.leaderboards.target import PostRef
 from bot.services.estimates import EstimatingInfluence
 from bot.storage.twitter import MentionRow, TwitterRepository
@@ -125,10 +130,14 @@ class TwitterAdapter:
         self.api = XApi(client, self.spend, self.clock, sleep=self._sleep, rng=rng,
                         max_retries=cfg.max_retries)
         self.profiles = XProfiles(self.api, self.repo, app.store, self.clock,
-                                  ttl_s=cfg.cache_ttl_s, estimate_posts=cfg.estimate_posts)
+                                  ttl_s=cfg.cache_ttl_s, estimate_posts=cfg.estimate_posts,
+                                  consent=app.privacy,
+                                  probe_below_followers=cfg.probe_below_followers)
         self.influence = EstimatingInfluence(app.ports.influence, {PLATFORM: self.profiles},
                                              app.config.scoring.model)
         self.composer = ReplyComposer(app.renderer, self.repo, self.clock)
+        # /link twitter on any other platform proves ownership through this account.
+        app.privacy.use_verifier(PLATFORM, XApiVerifier(self.api, self.start))
         self.bot_id = ""
         self.bot_handle = app.config.bot.name
         self.router = build_router(XPorts(app.ports, self.influence, self.bot_handle))
@@ -286,33 +295,37 @@ class TwitterAdapter:
             await self.spend.check(PER_MENTION_WORST * MIN_PAGE, "a mentions poll")
             size = MIN_PAGE
         posts: list[dict[str, Any]] = []
-        users: dict[str, dict[str, Any]] = {}
         token: str | None = None
         complete = False
         for _ in range(MAX_PAGES):
+            # Authors are not expanded: a user read each, needed only for those whose
+            # own score is asked (looked up, 100 a call, by _prefetch) or who are asked
+            # about; the rest are answered without their name.
             page = await self.api.mentions(since_id=str(since), max_results=size,
-                                           pagination_token=token)
+                                           pagination_token=token, with_authors=False)
             posts += page.data
-            users.update((str(u["id"]), u) for u in page.users)
             token = page.meta.get("next_token")
             if not token:
                 complete = True
                 break
         report.fetched = len(posts)
-        await self.profiles.remember(users.values())
         known = await self.repo.known([str(p["id"]) for p in posts])
         now = self.clock.now()
         activities = []
+        quotes: list[SeenMention] = []
         for post in sorted(posts, key=lambda p: int(p["id"])):
             post_id = str(post["id"])
             if int(post_id) <= floor or post_id in known:
                 continue
-            seen = read_mention(post, users, self.bot_id, self.bot_handle)
+            seen = read_mention(post, {}, self.bot_id, self.bot_handle)
             if seen.ignored:
                 continue
             if await self.repo.claim(seen.row, int(now.timestamp())):
                 report.claimed += 1
                 activities += seen.activities()
+                if seen.quoted_id:
+                    quotes.append(seen)
+        activities += await self._quote_activities(quotes)
         if activities:
             await self.app.ingestor.record(activities)
             await self.app.rescore_community(PLATFORM, COMMUNITY, only_if_stale=True)
@@ -320,6 +333,35 @@ class TwitterAdapter:
             top = max(int(p["id"]) for p in posts)
             if top > newest:
                 await self.repo.set_state(newest_id=str(top))
+
+    async def _quote_activities(self, quotes: list[SeenMention]) -> list[Activity]:
+        """QUOTEs on the authors of the posts these mentions quote: one batched lookup
+        per 100 quoted posts (the mention names the post, not its author). A quote is
+        worth less than an answer, so a lookup X refuses or the budget cannot cover is
+        skipped with a log line, and the mentions are answered all the same."""
+        wanted = list(dict.fromkeys(s.quoted_id for s in quotes if s.quoted_id))
+        authors: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(wanted), BATCH_MAX):
+            chunk = wanted[start:start + BATCH_MAX]
+            try:
+                page = await self.api.posts(chunk)
+            except (BudgetExceeded, XUnavailable, tweepy.BadRequest, tweepy.Forbidden,
+                    tweepy.NotFound) as exc:
+                log.warning("X quoted-post lookup skipped (%s); %s quotes not counted",
+                            exc, len(chunk))
+                continue
+            names = {str(u["id"]): str(u.get("username", "")) for u in page.users}
+            for post in page.data:
+                author = str(post.get("author_id", ""))
+                if author and author != self.bot_id:
+                    authors[str(post["id"])] = (author, names.get(author, ""))
+        found = []
+        for seen in quotes:
+            if seen.quoted_id in authors:
+                activity = seen.quote_activity(*authors[seen.quoted_id])
+                if activity is not None:
+                    found.append(activity)
+        return found
 
     async def _first_run(self) -> None:
         page = await self.api.mentions(since_id=None, max_results=MIN_PAGE, with_authors=False)
@@ -361,19 +403,24 @@ class TwitterAdapter:
     async def _answer(self, row: MentionRow) -> str:
         now = self.clock.now()
         at = int(now.timestamp())
+        if not row.author_id and not row.reply_text:
+            # Its author was forgotten (the scrub blanks the author) before an answer
+            # was composed: nothing is left to answer with or about.
+            await self.repo.mark_final(row.post_id, "skipped", "author forgotten", at)
+            return "skipped"
         if row.is_reply and await self.repo.answered_in_conversation(
                 row.conversation_id, row.author_id, row.post_id):
             await self.repo.mark_final(row.post_id, "skipped", "loop guard: author already "
                                        "answered in this conversation", at)
             log.info("X mention %s skipped: %s already answered in conversation %s",
-                     row.post_id, row.author_handle, row.conversation_id)
+                     row.post_id, row.author_id, row.conversation_id)
             return "skipped"
         recent = await self.repo.replies_to_author_since(row.author_id, at - 3600)
         if recent >= self.author_cap:
             await self.repo.mark_final(row.post_id, "skipped",
                                        f"author cap: {recent} replies in the last hour", at)
             log.info("X mention %s skipped: %s reached %s replies this hour", row.post_id,
-                     row.author_handle, self.author_cap)
+                     row.author_id, self.author_cap)
             return "skipped"
         if not row.command and not row.error_key:
             await self.repo.mark_final(row.post_id, "skipped", "not addressed to the bot", at)
@@ -386,11 +433,29 @@ class TwitterAdapter:
         await self.api.reserve(PRICES["reply_create"], "a reply")
         if row.reply_text:
             return await self._post(row, row.reply_text, retry_of_unknown=True)
+        row = await self._with_author_name(row)
         reply = await self._reply_for(row, now)
+        if reply.quiet:
+            # A repeated refusal (cooldown): answering spam with spam costs money and
+            # looks like a bot loop; the first refusal was answered.
+            await self.repo.mark_final(row.post_id, "skipped", f"quiet {reply.template}", at)
+            log.info("X mention %s skipped: %s", row.post_id, reply.template)
+            return "skipped"
         text = await self.composer.compose(reply, key=row.post_id, asker=row.author_handle)
         return await self._post(row, text, retry_of_unknown=False)
 
-    async def _reply_for(self, row: MentionRow, now: datetime) -> Reply:
+    async def _with_author_name(self, row: MentionRow) -> MentionRow:
+        """The author's handle, when a lookup (their own score, or someone asking about
+        them) has cached it; otherwise the reply goes without their name."""
+        if row.author_handle or not row.author_id:
+            return row
+        profile = (await self.repo.profiles([row.author_id])).get(row.author_id)
+        if profile is None or not profile.username:
+            return row
+        return dataclasses.replace(row, author_handle=profile.username)
+
+    async def _reply_for(self, row: MentionRow, now: datetime, *,
+                         limited: bool = True) -> Reply:
         if row.error_key:
             return Reply(f"errors/{row.error_key}", row.error_context, tone="refusal")
         targets = []
@@ -407,8 +472,16 @@ class TwitterAdapter:
         request = Request(
             platform=PLATFORM, community=COMMUNITY,
             author=x_person(row.author_id, row.author_handle), command=row.command,
-            targets=tuple(targets), unresolved=tuple(unresolved), now=now,
+            args=row.args, targets=tuple(targets), unresolved=tuple(unresolved), now=now,
             channel=row.conversation_id, community_name="X")
+        if limited:
+            # The shared cooldowns (app.limiter, as app.handle applies them), timed by
+            # when the mention was posted: a backlog answered in one poll (after a
+            # pause or a restart) is not mistaken for a burst.
+            posted = datetime.fromtimestamp(row.created_at, tz=UTC)
+            refusal = self.app.limiter.check(dataclasses.replace(request, now=posted))
+            if refusal is not None:
+                return refusal
         return await self.router.dispatch(request)
 
     async def _post(self, row: MentionRow, text: str, *, retry_of_unknown: bool) -> str:
@@ -435,7 +508,7 @@ class TwitterAdapter:
                 if DUPLICATE in message and attempt == 0:
                     # Filed under another key, so composing again passes these words over.
                     await self.composer.remember(text, "refused-duplicate")
-                    reply = await self._reply_for(row, self.clock.now())
+                    reply = await self._reply_for(row, self.clock.now(), limited=False)
                     text = await self.composer.compose(reply, key=row.post_id,
                                                        asker=row.author_handle)
                     log.warning("X called the reply to %s a duplicate; trying other words",

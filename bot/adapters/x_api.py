@@ -41,8 +41,10 @@ Sleep = Callable[[float], Awaitable[None]]
 
 MENTION_TWEET_FIELDS = ["author_id", "created_at", "conversation_id", "in_reply_to_user_id",
                         "referenced_tweets", "entities"]
-USER_FIELDS = ["public_metrics", "protected"]
+# most_recent_tweet_id costs nothing extra and lets the engagement probe read one post.
+USER_FIELDS = ["public_metrics", "protected", "most_recent_tweet_id"]
 SAMPLE_TWEET_FIELDS = ["author_id", "public_metrics", "entities"]
+PROBE_TWEET_FIELDS = ["author_id", "public_metrics", "entities", "referenced_tweets"]
 OWN_TWEET_FIELDS = ["author_id", "created_at", "referenced_tweets", "text"]
 PAGE_MAX = 100
 BATCH_MAX = 100
@@ -208,8 +210,10 @@ class XApi:
         return page
 
     async def users(self, *, ids: list[str] | None = None,
-                    usernames: list[str] | None = None) -> Page:
-        """One batched lookup (at most 100 ids or usernames)."""
+                    usernames: list[str] | None = None, with_bio: bool = False) -> Page:
+        """One batched lookup (at most 100 ids or usernames); `with_bio` adds the
+        description (for link verification; profiles never keep it)."""
+        fields = [*USER_FIELDS, "description"] if with_bio else USER_FIELDS
         wanted = ids or usernames or []
         if not wanted or len(wanted) > BATCH_MAX:
             raise ValueError(f"look up 1..{BATCH_MAX} users at a time, not {len(wanted)}")
@@ -219,26 +223,52 @@ class XApi:
             worst = PRICES["user_read"] * len(wanted)
         await self.spend.check(worst, f"looking up {len(wanted)} users", keep=self.keep)
         if ids:
-            call = partial(self.client.get_users, ids=ids, user_fields=USER_FIELDS,
-                           user_auth=True)
+            call = partial(self.client.get_users, ids=ids, user_fields=fields, user_auth=True)
         else:
-            call = partial(self.client.get_users, usernames=usernames,
-                           user_fields=USER_FIELDS, user_auth=True)
+            call = partial(self.client.get_users, usernames=usernames, user_fields=fields,
+                           user_auth=True)
         page = _page(await self._call("GET /2/users", call))
         await self._bill_users(page.data)
         return page
 
-    async def recent_posts(self, user_id: str, count: int) -> Page:
-        """An account's latest original posts (no replies or reposts), with their metrics."""
+    async def recent_posts(self, user_id: str, count: int, *,
+                           with_replies: bool = False) -> Page:
+        """An account's latest original posts (no reposts; no replies unless asked),
+        with their metrics."""
         max_results = min(PAGE_MAX, max(5, count))
         await self.spend.check(PRICES["post_read"] * max_results,
                                f"sampling {max_results} posts", keep=self.keep)
+        exclude = ["retweets"] if with_replies else ["replies", "retweets"]
         response = await self._call("GET /2/users/:id/tweets", lambda: (
             self.client.get_users_tweets(user_id, user_auth=True, max_results=max_results,
-                                         exclude=["replies", "retweets"],
-                                         tweet_fields=SAMPLE_TWEET_FIELDS)))
+                                         exclude=exclude, tweet_fields=SAMPLE_TWEET_FIELDS)))
         page = _page(response)
         await self._bill_posts(page.data)
+        return page
+
+    async def post_metrics(self, ids: list[str]) -> Page:
+        """Posts by id (at most 100) with their public metrics (the engagement probe)."""
+        if not ids or len(ids) > BATCH_MAX:
+            raise ValueError(f"look up 1..{BATCH_MAX} posts at a time, not {len(ids)}")
+        await self.spend.check(PRICES["post_read"] * len(ids),
+                               f"probing {len(ids)} posts", keep=self.keep)
+        response = await self._call("GET /2/tweets (probe)", lambda: self.client.get_tweets(
+            ids, user_auth=True, tweet_fields=PROBE_TWEET_FIELDS))
+        page = _page(response)
+        await self._bill_posts(page.data)
+        return page
+
+    async def posts(self, ids: list[str]) -> Page:
+        """Posts by id (at most 100), with their authors: who wrote a quoted post."""
+        if not ids or len(ids) > BATCH_MAX:
+            raise ValueError(f"look up 1..{BATCH_MAX} posts at a time, not {len(ids)}")
+        await self.spend.check((PRICES["post_read"] + PRICES["user_read"]) * len(ids),
+                               f"looking up {len(ids)} quoted posts", keep=self.keep)
+        response = await self._call("GET /2/tweets", lambda: self.client.get_tweets(
+            ids, user_auth=True, expansions=["author_id"], tweet_fields=["author_id"]))
+        page = _page(response)
+        await self._bill_posts(page.data)
+        await self._bill_users(page.users)
         return page
 
     # -- writes -------------------------------------------------------------------

@@ -1,11 +1,14 @@
 """Translate a mention (X's JSON) into what the bot keeps: a claim row and observed actions.
 
-The post text is parsed here and then dropped; only the command, the handles it names
-and the ids X resolved them to are kept.
+The post text is parsed here and then dropped; only the command, its arguments (the
+parser keeps at most three words, for "privacy forget confirm CODE"), the handles it
+names and the ids X resolved them to are kept.
 
-Observed actions (community "x"): a post that replies to someone is a REPLY to them, and
+Observed actions (community "x"): a post that replies to someone is a REPLY to them,
 people it mentions, other than the bot and the people a question asks about, are
-MENTIONs. Quotes are not ingested: learning the quoted post's author costs a post read.
+MENTIONs, and a post that quotes another is a QUOTE on that post's author. The quoted
+author is not in the mention itself: the adapter looks the quoted posts of a poll up
+in one batched call (`quote_activity` builds the action from what it returns).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from scoring.kinds import Kind
 PLATFORM = "twitter"
 COMMUNITY = "x"
 TWEPOCH_MS = 1288834974657
+MAX_ARGS = 3
+ARG_COMMANDS = frozenset({"privacy"})
 _HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
 _LEADING_MENTION = re.compile(r"\s*[@＠]([A-Za-z0-9_]{1,15})\b")
 
@@ -39,8 +44,10 @@ def time_of(post_id: str | int) -> datetime:
 
 
 def x_person(user_id: str, username: str) -> Person:
-    """People on X are shown by handle (written without "@" by the renderer)."""
-    return Person(PLATFORM, user_id, username, handle=username)
+    """People on X are shown by handle (written without "@" by the renderer). Without a
+    username (a mention's author is not expanded) it is a bare reference: the names
+    already stored are kept, and a later profile lookup fills them in."""
+    return Person(PLATFORM, user_id, username, handle=username or None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +57,16 @@ class SeenMention:
     in_reply_to_user_id: str | None
     mentioned: tuple[tuple[str, str], ...]  # (id, username) besides the bot and the author
     when: datetime
+    quoted_id: str | None = None
+
+    def quote_activity(self, quoted_author_id: str, username: str) -> Activity | None:
+        """The QUOTE on the quoted post's author (none for quoting oneself or the bot)."""
+        row = self.row
+        if quoted_author_id in ("", row.author_id):
+            return None
+        return Activity(PLATFORM, COMMUNITY, x_person(row.author_id, row.author_handle),
+                        Kind.QUOTE, self.when, x_person(quoted_author_id, username),
+                        row.conversation_id, row.post_id)
 
     def activities(self) -> list[Activity]:
         """What the post shows people doing to each other (never to the bot)."""
@@ -98,7 +115,7 @@ def read_mention(post: dict[str, Any], users: dict[str, dict[str, Any]], bot_id:
     post_id = str(post["id"])
     author_id = str(post.get("author_id", ""))
     author = users.get(author_id) or {}
-    handle = str(author.get("username") or author_id)
+    handle = str(author.get("username") or "")
     is_reply = bool(_refs(post, "replied_to"))
     in_reply_to = str(post["in_reply_to_user_id"]) if post.get("in_reply_to_user_id") else None
     created = post.get("created_at")
@@ -117,6 +134,7 @@ def read_mention(post: dict[str, Any], users: dict[str, dict[str, Any]], bot_id:
         ignored = "repost"
 
     command = ""
+    args: tuple[str, ...] = ()
     targets: tuple[tuple[str, str], ...] = ()
     unresolved: tuple[str, ...] = ()
     error_key: str | None = None
@@ -129,6 +147,10 @@ def read_mention(post: dict[str, Any], users: dict[str, dict[str, Any]], bot_id:
     else:
         if parsed is not None:
             command = parsed.name
+            # Only commands that take words on X ("privacy forget confirm K7QX2M") keep
+            # them; anything else someone typed is post text and is dropped.
+            if command in ARG_COMMANDS:
+                args = parsed.args[:MAX_ARGS]
             names = []
             for name in parsed.mentions:
                 match = _HANDLE.match(name)
@@ -140,5 +162,7 @@ def read_mention(post: dict[str, Any], users: dict[str, dict[str, Any]], bot_id:
         post_id=post_id, author_id=author_id, author_handle=handle,
         conversation_id=str(post.get("conversation_id") or post_id), is_reply=is_reply,
         command=command, targets=targets, unresolved=unresolved, error_key=error_key,
-        error_context=error_context, created_at=int(when.timestamp()))
-    return SeenMention(row, ignored, in_reply_to, mentioned, when)
+        error_context=error_context, created_at=int(when.timestamp()), args=args)
+    quoted = _refs(post, "quoted")
+    return SeenMention(row, ignored, in_reply_to, mentioned, when,
+                       quoted[0] if quoted else None)

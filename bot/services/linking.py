@@ -1,8 +1,9 @@
 """How the bot checks that someone owns an account on another network.
 
-The X adapter implements XVerifier over the X API and registers it with
-`app.privacy.use_verifier("twitter", verifier)`. StaticXVerifier is the console's and
-the tests' stand-in: a table of accounts, bios and recent posts kept in memory.
+The X adapter implements XVerifier over the X API (bot/adapters/x_verify.py) and
+registers it with `app.privacy.use_verifier("twitter", verifier)`. StaticXVerifier is
+the console's and the tests' stand-in: a table of accounts, bios and recent posts kept
+in memory.
 """
 
 from __future__ import annotations
@@ -19,15 +20,21 @@ class XIdentity:
     handle: str
 
 
+class VerifierUnavailable(Exception):
+    """The network could not be asked (outage, rate limit, budget): no verdict either way."""
+
+
 class XVerifier(Protocol):
     async def lookup(self, handle: str) -> XIdentity | None:
         """The account behind @handle (case-insensitive), or None if there is none
-        (or it is suspended). Raise on API failure; never return None for an outage."""
+        (or it is suspended). Raise VerifierUnavailable on API failure; never return
+        None for an outage."""
         ...
 
     async def bio_or_recent_post_contains(self, handle: str, code: str) -> bool:
         """True when the account's bio, or one of its recent posts that mentions the
-        bot, contains `code` (case-insensitive). Never log `code`."""
+        bot, contains `code` (case-insensitive). Never log `code`. Raise
+        VerifierUnavailable when the network cannot be asked."""
         ...
 
 

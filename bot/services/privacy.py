@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from bot.services.export import build_export, encode
-from bot.services.linking import XVerifier
+from bot.services.linking import VerifierUnavailable, XVerifier
 from bot.storage import Account, Storage
 from bot.storage.privacy import LinkConflict, PendingLink
 from commands.confirm import ALPHABET, Confirmations
@@ -174,15 +174,21 @@ class PrivacyService:
         if code is not None and not secrets.compare_digest(
                 _normal(code).encode(), _normal(expected).encode()):
             return LinkOutcome("wrong_code", platform, handle)
-        identity = await verifier.lookup(handle)
-        if identity is None:
-            return LinkOutcome("not_found", platform, handle)
-        existing = await self.store.accounts.by_external(platform, identity.user_id)
-        if existing is not None:
-            owner = await privacy.owner_of(existing.id)
-            if owner is not None and owner != account.id:
-                return LinkOutcome("taken", platform, identity.handle)
-        if not await verifier.bio_or_recent_post_contains(identity.handle, expected):
+        try:
+            identity = await verifier.lookup(handle)
+            if identity is None:
+                return LinkOutcome("not_found", platform, handle)
+            existing = await self.store.accounts.by_external(platform, identity.user_id)
+            if existing is not None:
+                owner = await privacy.owner_of(existing.id)
+                if owner is not None and owner != account.id:
+                    return LinkOutcome("taken", platform, identity.handle)
+            proven = await verifier.bio_or_recent_post_contains(identity.handle, expected)
+        except VerifierUnavailable as exc:
+            # No verdict: the pending code stays valid for another try.
+            log.warning("could not verify a %s link: %s", platform, exc)
+            return LinkOutcome("check_failed", platform, handle)
+        if not proven:
             return LinkOutcome("not_proven", platform, identity.handle)
         # Proving ownership is consent: an X account that was forgotten comes back.
         await privacy.lift_tombstone(platform, identity.user_id)

@@ -41,7 +41,7 @@ EXTERNAL_ID_STATEMENTS: tuple[tuple[str, str], ...] = (
     # one being answered right now (the "forget confirm" itself) keeps its pending reply.
     ("x_mentions",
      "UPDATE x_mentions SET author_id = '', author_handle = '', targets = '[]', "
-     "unresolved = '[]', error_context = NULL, "
+     "unresolved = '[]', error_context = NULL, args = '[]', "
      "reply_text = CASE WHEN status IN ('claimed', 'posting') THEN reply_text END, "
      "detail = NULL WHERE author_id = ? AND ? = 'twitter'"),
     # Others' questions about them: the answered list of whom they asked about.

@@ -33,6 +33,8 @@ class MentionRow:
     reply_id: str | None = None
     reply_text: str | None = None
     detail: str | None = None
+    # The command's arguments; kept only until the mention is answered.
+    args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,16 +51,17 @@ class ProfileRow:
     avg_replies: float = 0.0
     avg_quotes: float = 0.0
     posts_at: int | None = None
+    latest_post_id: str | None = None
 
 
 _MENTION_COLUMNS = (
     "post_id, author_id, author_handle, conversation_id, is_reply, command, targets, "
     "unresolved, error_key, error_context, created_at, status, attempts, reply_id, "
-    "reply_text, detail"
+    "reply_text, detail, args"
 )
 _PROFILE_COLUMNS = (
     "user_id, username, status, followers, listed, fetched_at, posts_sampled, avg_likes, "
-    "avg_retweets, avg_replies, avg_quotes, posts_at"
+    "avg_retweets, avg_replies, avg_quotes, posts_at, latest_post_id"
 )
 
 
@@ -73,6 +76,7 @@ def _mention(row: sqlite3.Row) -> MentionRow:
         error_context=json.loads(row["error_context"]) if row["error_context"] else {},
         created_at=int(row["created_at"]), status=row["status"], attempts=int(row["attempts"]),
         reply_id=row["reply_id"], reply_text=row["reply_text"], detail=row["detail"],
+        args=tuple(str(a) for a in json.loads(row["args"] or "[]")),
     )
 
 
@@ -83,6 +87,7 @@ def _profile(row: sqlite3.Row) -> ProfileRow:
         posts_sampled=row["posts_sampled"], avg_likes=row["avg_likes"] or 0.0,
         avg_retweets=row["avg_retweets"] or 0.0, avg_replies=row["avg_replies"] or 0.0,
         avg_quotes=row["avg_quotes"] or 0.0, posts_at=row["posts_at"],
+        latest_post_id=row["latest_post_id"],
     )
 
 
@@ -107,14 +112,14 @@ class TwitterRepository:
             cur = await conn.execute(
                 "INSERT OR IGNORE INTO x_mentions (post_id, author_id, author_handle, "
                 "conversation_id, is_reply, command, targets, unresolved, error_key, "
-                "error_context, created_at, claimed_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "error_context, created_at, claimed_at, args) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (mention.post_id, mention.author_id, mention.author_handle,
                  mention.conversation_id, int(mention.is_reply), mention.command,
                  json.dumps([list(t) for t in mention.targets]),
                  json.dumps(list(mention.unresolved)), mention.error_key,
                  json.dumps(mention.error_context) if mention.error_key else None,
-                 mention.created_at, claimed_at))
+                 mention.created_at, claimed_at, json.dumps(list(mention.args))))
             return cur.rowcount == 1
 
     async def known(self, post_ids: Sequence[str]) -> set[str]:
@@ -149,7 +154,8 @@ class TwitterRepository:
                            detail: str | None = None) -> None:
         await self.db.execute(
             "UPDATE x_mentions SET status = 'replied', reply_id = ?, reply_text = NULL, "
-            "answered_at = ?, detail = ? WHERE post_id = ?", (reply_id, at, detail, post_id))
+            "args = '[]', answered_at = ?, detail = ? WHERE post_id = ?",
+            (reply_id, at, detail, post_id))
 
     async def mark_unposted(self, post_id: str, detail: str | None = None) -> None:
         """Back to 'claimed': the last attempt is known not to have posted anything."""
@@ -161,7 +167,8 @@ class TwitterRepository:
         if status not in ("failed", "skipped"):
             raise ValueError(f"not a final status: {status}")
         await self.db.execute(
-            "UPDATE x_mentions SET status = ?, detail = ?, reply_text = NULL, answered_at = ? "
+            "UPDATE x_mentions SET status = ?, detail = ?, reply_text = NULL, args = '[]', "
+            "answered_at = ? "
             "WHERE post_id = ?", (status, detail[:200], at, post_id))
 
     async def replies_to_author_since(self, author_id: str, since: int) -> int:
@@ -237,14 +244,15 @@ class TwitterRepository:
         if not rows:
             return
         await self.db.executemany(
-            "INSERT INTO x_profiles (user_id, username, status, followers, listed, fetched_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
+            "INSERT INTO x_profiles (user_id, username, status, followers, listed, fetched_at, "
+            "latest_post_id) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
             "username = CASE WHEN excluded.username != '' THEN excluded.username "
             "ELSE x_profiles.username END, status = excluded.status, "
             "followers = excluded.followers, listed = excluded.listed, "
-            "fetched_at = excluded.fetched_at",
-            [(r.user_id, r.username, r.status, r.followers, r.listed, r.fetched_at)
-             for r in rows])
+            "fetched_at = excluded.fetched_at, "
+            "latest_post_id = coalesce(excluded.latest_post_id, x_profiles.latest_post_id)",
+            [(r.user_id, r.username, r.status, r.followers, r.listed, r.fetched_at,
+              r.latest_post_id) for r in rows])
 
     async def put_engagement(self, user_id: str, posts: int, likes: float, retweets: float,
                              replies: float, quotes: float, at: int,

@@ -23,7 +23,7 @@ def logged(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
         monkeypatch.setenv(name, value)
     root = logging.getLogger()
     saved = (root.handlers[:], root.level, {n: logging.getLogger(n).level for n in (
-        "discord", "aiohttp", "apscheduler", "aiosqlite")})
+        "discord", "aiohttp", "apscheduler", "aiosqlite", "tweepy", "oauthlib")})
     stream = io.StringIO()
     setup_logging("DEBUG", stream=stream)
     try:

@@ -73,6 +73,7 @@ async def test_asking_about_someone_never_seen_uses_public_metrics(tmp_path: Pat
         async with x_bot(tmp_path / "x.db", fake, clock) as bot:
             await bot.poll()
             ask_star = fake.post(asker, "@KloutBot what about @bigstar?")
+            clock.advance(timedelta(seconds=5))  # past the per-user cooldown
             ask_quiet = fake.post(asker, "@KloutBot and @quietone")
             await bot.poll()
             [star_reply] = bot.bot_replies(ask_star)
@@ -161,7 +162,7 @@ async def test_repeat_questions_never_repeat_the_same_words(tmp_path: Path) -> N
             asks = []
             for i in range(30):
                 asks.append(fake.post(alice, f"@KloutBot score please {i}"))
-                await bot.poll(advance_s=1)
+                await bot.poll(advance_s=5)  # past the per-user cooldown
             texts = [r.text for m in asks for r in bot.bot_replies(m)]
             assert len(texts) == 30 and len(set(texts)) == 30
             refused = [r for r in fake.requests_to("POST", r"^/2/tweets$") if r.status != 201]
@@ -220,3 +221,34 @@ async def test_run_polls_until_closed(tmp_path: Path) -> None:
             await asyncio.wait_for(task, 5)
             assert len(bot.bot_replies(mention)) == 1
             assert set(bot.sleep.slept) == {60.0}  # the poll interval, on the test clock
+
+
+async def test_authors_are_looked_up_only_when_their_profile_is_needed(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    clock = FixedClock(T0)
+    async with fake_x(clock) as fake:
+        ana = fake.add_user("ana_x", followers_count=70)
+        star = fake.add_user("bigstar", followers_count=90_000)
+        for i in range(5):
+            fake.post(star, f"hello {i}", like_count=400)
+        async with x_bot(db, fake, clock) as bot:
+            await bot.poll()
+            about = fake.post(ana, "@KloutBot what about @bigstar?")
+            await bot.poll()
+            [reply] = bot.bot_replies(about)
+            assert "bigstar" in reply.text and "ana_x" not in reply.text
+            # ana's profile was never bought: asking about someone needs theirs only.
+            assert not fake.ledger.charged("user_read", ana.id)
+            rows = await bot.app.store.db.fetchall(
+                "SELECT handle, display_name FROM accounts WHERE external_id = ?", (ana.id,))
+            assert [tuple(r) for r in rows] == [(None, None)]
+            # Her own score needs her profile: one lookup, and her name comes with it.
+            clock.advance(timedelta(seconds=10))
+            mine = fake.post(ana, "@KloutBot and me?")
+            await bot.poll()
+            [answer] = bot.bot_replies(mine)
+            assert "/100" in answer.text
+            assert fake.ledger.charged("user_read", ana.id)
+            rows = await bot.app.store.db.fetchall(
+                "SELECT handle FROM accounts WHERE external_id = ?", (ana.id,))
+            assert [tuple(r) for r in rows] == [("ana_x",)]
