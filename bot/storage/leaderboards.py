@@ -171,7 +171,8 @@ class LeaderboardRepository:
         # post; once the period is settled it would be a copy of people's data for nothing.
         await self.db.execute(
             "UPDATE leaderboard_posts SET state = 'posted', posted_at = ?, message_ids = ?, "
-            "note = ?, payload = NULL WHERE destination_id = ? AND period = ? AND state = 'claimed'",
+            "note = ?, payload = NULL "
+            "WHERE destination_id = ? AND period = ? AND state = 'claimed'",
             (now, ",".join(message_ids), note, destination_id, period))
 
     async def note_failure(self, destination_id: int, period: str, error: str, *,
