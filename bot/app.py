@@ -18,6 +18,7 @@ from bot.ingest import Ingestor
 from bot.leaderboards.desk import LeaderboardDesk
 from bot.leaderboards.poster import LeaderboardPoster, adapter_targets
 from bot.render import Rendered, Renderer
+from bot.services.card_cache import CardCache
 from bot.services.influence import InfluenceService
 from bot.services.linked import LinkedInfluence
 from bot.services.privacy import PrivacyService, PrivacySettings
@@ -73,8 +74,10 @@ class KloutApp:
             self.store, self.influence, self.renderer,
             grace=timedelta(hours=config.bot.leaderboard_catch_up_hours),
             targets=adapter_targets(self.adapters))
-        self.ports = BotPorts(LinkedInfluence(self.influence, self.store, model),
-                              config.bot.name, self.settings, self.privacy,
+        # /klout cards, kept until a rescore, a consent or settings change, or a new day.
+        self.cards = CardCache(LinkedInfluence(self.influence, self.store, model), self.store)
+        self.settings.listeners.append(self.cards.community_changed)
+        self.ports = BotPorts(self.cards, config.bot.name, self.settings, self.privacy,
                               leaderboards=LeaderboardDesk(self.leaderboards))
         self.router: Router = build_router(self.ports)
         self.ingestor = Ingestor(self.store, self.writer)
