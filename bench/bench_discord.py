@@ -30,19 +30,21 @@ import dataclasses
 import gc
 import multiprocessing as mp
 import random
+import re
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
@@ -196,6 +198,15 @@ def fake_process(conn: Connection) -> None:
 async def _fake_main(conn: Connection) -> None:
     from tests.fakes.discord_fake import FakeDiscord
 
+    # When each callback reached the fake, by interaction id: the far end of the round trip.
+    answered_at: dict[int, float] = {}
+    original = FakeDiscord._r_callback
+
+    async def timed_callback(self: FakeDiscord, rec: Any, p: dict[str, str]) -> Any:
+        answered_at[int(p["interaction_id"])] = time.perf_counter()
+        return await original(self, rec, p)
+
+    FakeDiscord._r_callback = timed_callback  # type: ignore[method-assign]
     async with FakeDiscord() as fake:
         conn.send((fake.api_base, fake.gateway_url, fake.token))
         while True:
@@ -214,12 +225,38 @@ async def _fake_main(conn: Connection) -> None:
                 ixs = await asyncio.gather(*(
                     fake.invoke_slash(guild_id, channel_id, guild.members[u], "klout")
                     for u in user_ids))
-                await fake._wait(lambda ixs=ixs: all(ix.callbacks for ix in ixs) or None, 60.0,
-                                 "callbacks")
-                ok = sum(1 for ix in ixs if ix.callbacks[0]["data"].get("embeds"))
-                conn.send(ok)
-                fake.interactions.clear()
-                fake.requests.clear()
+                conn.send(await _finish(fake, ixs, {}, answered_at))
+            elif command == "paced":
+                # Open loop: Poisson arrivals at `rate`, whatever the bot's answers do.
+                guild_id, channel_id, user_ids, rate, count, seed = args
+                guild = fake.guilds[guild_id]
+                rng = random.Random(seed)
+                sent_at: dict[int, float] = {}
+                ixs = []
+                due = time.perf_counter()
+                for i in range(count):
+                    due += rng.expovariate(rate)
+                    delay = due - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    member = guild.members[user_ids[i % len(user_ids)]]
+                    sent = time.perf_counter()
+                    ix = await fake.invoke_slash(guild_id, channel_id, member, "klout")
+                    sent_at[ix.id] = sent
+                    ixs.append(ix)
+                conn.send(await _finish(fake, ixs, sent_at, answered_at))
+
+
+async def _finish(fake: Any, ixs: list[Any], sent_at: dict[int, float],
+                  answered_at: dict[int, float]) -> tuple[int, list[float]]:
+    """(answers with a card, send -> callback received in seconds where sends were timed)."""
+    await fake._wait(lambda: all(ix.callbacks for ix in ixs) or None, 120.0, "callbacks")
+    ok = sum(1 for ix in ixs if ix.callbacks[0]["data"].get("embeds"))
+    round_trips = [answered_at[ix.id] - sent_at[ix.id] for ix in ixs if ix.id in sent_at]
+    fake.interactions.clear()
+    fake.requests.clear()
+    answered_at.clear()
+    return ok, round_trips
 
 
 class FakeProcess:
@@ -237,7 +274,6 @@ class FakeProcess:
     def stop(self) -> None:
         self.conn.send(("stop",))
         self.process.join(10)
-
 
 def bot_config(fake: FakeProcess, db: Path) -> Config:
     base = Config()
@@ -314,11 +350,87 @@ async def _migrate(db: Path) -> None:
         pass
 
 
-async def bench_klout(users: int, concurrency: int, rounds: int) -> dict[str, Any]:
+class Probe:
+    """Times each /klout in the bot process: arrival (discord.py's INTERACTION_CREATE
+    parser is called) -> callback sent (aiohttp has written the callback request), in wall
+    time and in CPU time of the event loop's thread."""
+
+    CALLBACK = re.compile(r"/interactions/(\d+)/[^/]+/callback")
+
+    def __init__(self) -> None:
+        self.arrived: dict[int, tuple[float, float]] = {}
+        self.samples: list[tuple[float, float, float]] = []  # (arrival, wall s, cpu s)
+        self.sent_at: list[float] = []
+        self.expected = 0
+        self.done = asyncio.Event()
+        self.trace = aiohttp.TraceConfig()
+        self.trace.on_request_chunk_sent.append(self._sent)
+        self.trace.on_request_headers_sent.append(self._sent)
+
+    def install(self, adapter: Any) -> None:
+        parsers = adapter.client._connection.parsers
+        original = parsers["INTERACTION_CREATE"]
+
+        def timed_parser(data: Any) -> None:
+            self.arrived[int(data["id"])] = (time.perf_counter(), time.thread_time())
+            original(data)
+
+        parsers["INTERACTION_CREATE"] = timed_parser
+
+    async def _sent(self, session: Any, context: Any, params: Any) -> None:
+        match = self.CALLBACK.search(params.url.path)
+        if match is None:
+            return
+        started = self.arrived.pop(int(match[1]), None)
+        if started is None:  # headers and body traced apart: the body came last
+            return
+        wall, cpu = time.perf_counter(), time.thread_time()
+        self.samples.append((started[0], wall - started[0], cpu - started[1]))
+        self.sent_at.append(wall)
+        if len(self.samples) >= self.expected:
+            self.done.set()
+
+    def start(self, expected: int) -> None:
+        self.samples.clear()
+        self.sent_at.clear()
+        self.arrived.clear()
+        self.expected = expected
+        self.done.clear()
+
+
+@dataclasses.dataclass
+class Phase:
+    wall: list[float]  # arrival -> callback sent, seconds
+    cpu: list[float]  # event-loop CPU seconds in that span
+    span: float  # first arrival -> last callback sent
+    arrival_span: float  # first -> last arrival
+    loop_cpu: float  # event-loop CPU over the phase and its aftermath, seconds
+    answered: int
+    round_trips: list[float]  # fake's send -> fake's receipt of the callback (paced only)
+
+
+async def run_phase(probe: Probe, fake: FakeProcess, *command: Any, count: int,
+                    settle: float = 0.3) -> Phase:
+    probe.start(count)
+    cpu0 = time.thread_time()
+    answered, round_trips = await asyncio.to_thread(fake.call, *command)
+    await asyncio.wait_for(probe.done.wait(), 120)
+    # What follows each callback (discord.py reading its answer, the gateway's copy of the
+    # bot's own message) also costs loop time: let it finish before reading the clock.
+    await asyncio.sleep(settle)
+    loop_cpu = time.thread_time() - cpu0
+    arrivals = [a for a, _, _ in probe.samples]
+    return Phase([w for _, w, _ in probe.samples], [c for _, _, c in probe.samples],
+                 max(probe.sent_at) - min(arrivals), max(arrivals) - min(arrivals),
+                 loop_cpu, answered, round_trips)
+
+
+async def bench_klout(users: int, concurrency: int, rounds: int, loads: list[float],
+                      paced_seconds: float) -> dict[str, Any]:
     from bot.adapters.discord import DiscordAdapter
-    from bot.adapters.discord_commands import KloutCommands
 
     fake = FakeProcess()
+    out: dict[str, Any] = {"users": users}
     try:
         [(guild_id, channel_id, askers)] = fake.call("guilds", 1, concurrency)
         now = datetime.now(UTC) + timedelta(hours=1)
@@ -327,67 +439,50 @@ async def bench_klout(users: int, concurrency: int, rounds: int) -> dict[str, An
             built = time.perf_counter()
             await _migrate(db)
             build_store(db, users, askers, now, random.Random(11))
-            build_seconds = time.perf_counter() - built
+            out["build_seconds"] = time.perf_counter() - built
             sqlite3.connect(db).execute(
                 "UPDATE communities SET external_id = ? WHERE id = 1", (str(guild_id),)
             ).connection.commit()
+            probe = Probe()
             async with KloutApp(bot_config(fake, db), clock=FixedClock(now), db_path=db) as app:
-                adapter = DiscordAdapter(app, token=fake.token, reidentify_pause=False)
+                adapter = DiscordAdapter(app, token=fake.token, reidentify_pause=False,
+                                         http_trace=probe.trace)
                 runner = await connected(adapter)
-                arrived: dict[int, float] = {}
-                # (arrival -> callback about to be sent, arrival -> callback acknowledged)
-                phase: list[tuple[float, float]] = []
-                phase_done = asyncio.Event()
-                expected = [0]
-                parsers = adapter.client._connection.parsers
-                original_parser = parsers["INTERACTION_CREATE"]
-
-                def timed_parser(data: Any) -> None:
-                    arrived[int(data["id"])] = time.perf_counter()
-                    original_parser(data)
-
-                parsers["INTERACTION_CREATE"] = timed_parser
-                original_respond: Callable[..., Any] = KloutCommands.respond
-
-                async def timed_respond(self: Any, interaction: Any, answer: Any) -> None:
-                    ready = time.perf_counter()
-                    await original_respond(self, interaction, answer)
-                    start = arrived.pop(interaction.id)
-                    phase.append((ready - start, time.perf_counter() - start))
-                    if len(phase) >= expected[0]:
-                        phase_done.set()
-
-                async def run_phase(users: list[int]) -> tuple[list[tuple[float, float]], int]:
-                    phase.clear()
-                    phase_done.clear()
-                    expected[0] = len(users)
-                    ok = await asyncio.to_thread(fake.call, "burst", guild_id, channel_id, users)
-                    await asyncio.wait_for(phase_done.wait(), 60)
-                    return list(phase), ok
-
-                KloutCommands.respond = timed_respond  # type: ignore[method-assign]
+                probe.install(adapter)
                 try:
-                    await run_phase(askers)  # warm-up: caches, connections, code paths
-                    sequential: list[tuple[float, float]] = []
-                    for user in askers:
-                        sequential.extend((await run_phase([user]))[0])
-                    burst: list[tuple[float, float]] = []
-                    answered = 0
-                    for _ in range(rounds):
-                        samples, ok = await run_phase(askers)
-                        burst.extend(samples)
-                        answered += ok
+                    burst = ("burst", guild_id, channel_id, askers)
+                    # Cold: every card built from storage (a fresh process, or after a rescore).
+                    app.cards.clear()
+                    out["cold"] = await run_phase(probe, fake, *burst, count=len(askers))
+                    sequential: list[Phase] = []
+                    for user in askers + askers:
+                        sequential.append(await run_phase(
+                            probe, fake, "burst", guild_id, channel_id, [user], count=1,
+                            settle=0.02))
+                    out["sequential"] = Phase(
+                        [w for p in sequential for w in p.wall],
+                        [c for p in sequential for c in p.cpu], 0.0, 0.0,
+                        statistics.fmean(p.loop_cpu for p in sequential), len(sequential),
+                        [])
+                    out["bursts"] = [await run_phase(probe, fake, *burst, count=len(askers))
+                                     for _ in range(rounds)]
+                    capacity = statistics.median(len(p.wall) / p.span for p in out["bursts"])
+                    out["capacity"] = capacity
+                    out["paced"] = []
+                    for load in loads:
+                        rate = load * capacity
+                        count = max(len(askers), int(rate * paced_seconds))
+                        phase = await run_phase(
+                            probe, fake, "paced", guild_id, channel_id, askers, rate, count,
+                            int(load * 100), count=count)
+                        out["paced"].append((load, rate, phase))
+                    out["cache"] = (app.cards.hits, app.cards.misses)
                 finally:
-                    KloutCommands.respond = original_respond  # type: ignore[method-assign]
                     await adapter.close()
                     await asyncio.wait_for(runner, 30)
     finally:
         fake.stop()
-    return {"users": users, "build_seconds": build_seconds,
-            "sequential": summary([s for s, _ in sequential]),
-            "sequential_acked": summary([a for _, a in sequential]),
-            "burst": summary([s for s, _ in burst]), "burst_acked": summary([a for _, a in burst]),
-            "answered": answered, "requests": rounds * concurrency}
+    return out
 
 
 def summary(samples: list[float]) -> dict[str, float]:
@@ -398,6 +493,43 @@ def summary(samples: list[float]) -> dict[str, float]:
 
     return {"n": len(ordered), "p50_ms": pct(50), "p90_ms": pct(90), "p99_ms": pct(99),
             "max_ms": ordered[-1] * 1000, "mean_ms": statistics.fmean(ordered) * 1000}
+
+
+def ms(samples: list[float]) -> str:
+    s = summary(samples)
+    return f"p50 {s['p50_ms']:.2f} ms  p99 {s['p99_ms']:.2f} ms  max {s['max_ms']:.2f} ms"
+
+
+def print_klout(r: dict[str, Any], concurrency: int) -> None:
+    seq: Phase = r["sequential"]
+    bursts: list[Phase] = r["bursts"]
+    cold: Phase = r["cold"]
+    answered = sum(p.answered for p in bursts)
+    print(f"klout: {r['users']:,} scored users (store built in {r['build_seconds']:.1f}s); "
+          f"card cache hits/misses {r['cache'][0]}/{r['cache'][1]}")
+    print("  bot-side time = INTERACTION_CREATE reaches discord.py's parser -> the callback "
+          "request is written")
+    print(f"  (a) service time, one request at a time (n={len(seq.wall)}):")
+    print(f"        wall {ms(seq.wall)}")
+    print(f"        loop CPU {ms(seq.cpu)}")
+    print(f"        loop CPU per request incl. what follows the callback: "
+          f"{seq.loop_cpu * 1000:.2f} ms")
+    print(f"  (b) burst of {concurrency} simultaneous, {len(bursts)} rounds "
+          f"({answered}/{len(bursts) * concurrency} answered with a card):")
+    print(f"        {ms([w for p in bursts for w in p.wall])}")
+    for p in bursts:
+        print(f"          round: {ms(p.wall)}; {len(p.wall) / p.span:,.0f} req/s, loop CPU "
+              f"{p.loop_cpu / len(p.wall) * 1e6:.0f} us/request all included")
+    print(f"        cold cache burst (every card built from storage): {ms(cold.wall)}; "
+          f"{len(cold.wall) / cold.span:,.0f} req/s")
+    print(f"  (d) capacity: {r['capacity']:,.0f} requests/s (median burst throughput; "
+          f"loop-CPU bound would be {len(bursts[0].wall) / bursts[0].loop_cpu:,.0f}/s)")
+    print(f"  (c) sustained open loop, Poisson arrivals from {concurrency} users:")
+    for load, rate, p in r["paced"]:
+        offered = (len(p.wall) - 1) / p.arrival_span if p.arrival_span else float("nan")
+        print(f"        {load:.0%} of capacity ({rate:,.0f}/s asked, {offered:,.0f}/s arrived, "
+              f"n={len(p.wall)}): {ms(p.wall)}")
+        print(f"            fake's send -> fake's receipt of the callback: {ms(p.round_trips)}")
 
 
 # ----------------------------------------------------------------------------- idle
@@ -443,7 +575,11 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=Config().storage.batch_size)
     parser.add_argument("--users", type=int, default=1_000_000, help="scored users (klout)")
     parser.add_argument("--concurrency", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5, help="bursts (klout)")
+    parser.add_argument("--loads", default="0.5,0.8",
+                        help="sustained arrival rates, as fractions of capacity (klout)")
+    parser.add_argument("--paced-seconds", type=float, default=6.0,
+                        help="length of each sustained run (klout)")
     parser.add_argument("--guilds", type=int, default=100)
     args = parser.parse_args()
     if args.which in ("all", "idle"):  # first, so the other runs' memory isn't counted
@@ -460,18 +596,10 @@ def main() -> None:
               f"({r['raw_seconds']:.2f}s)")
         print(f"  ratio: {r['rows_per_s'] / r['raw_rows_per_s']:.0%} of raw")
     if args.which in ("all", "klout"):
-        r = asyncio.run(bench_klout(args.users, args.concurrency, args.rounds))
-        print(f"klout: {r['users']:,} scored users (store built in {r['build_seconds']:.1f}s); "
-              f"{r['answered']}/{r['requests']} answered with a card")
-        print("  arrival -> callback sent (and -> callback acknowledged by Discord):")
-        for name in ("sequential", "burst"):
-            s, a = r[name], r[f"{name}_acked"]
-            label = ("one at a time" if name == "sequential"
-                     else f"{args.concurrency} concurrent")
-            print(f"  {label:>16}: p50 {s['p50_ms']:.2f} ms  p99 {s['p99_ms']:.2f} ms  "
-                  f"max {s['max_ms']:.2f} ms  (acked: p50 {a['p50_ms']:.2f} ms  "
-                  f"p99 {a['p99_ms']:.2f} ms)  n={s['n']}")
-
+        loads = [float(x) for x in args.loads.split(",")]
+        r = asyncio.run(bench_klout(args.users, args.concurrency, args.rounds, loads,
+                                    args.paced_seconds))
+        print_klout(r, args.concurrency)
 
 if __name__ == "__main__":
     main()

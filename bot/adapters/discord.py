@@ -6,10 +6,11 @@ message_content: Discord still delivers the text of messages that mention the bo
 
 Ingestion reads the gateway's MESSAGE_CREATE / MESSAGE_REACTION_* / MESSAGE_DELETE*
 payloads directly (see discord_events): building a discord.py Message costs ~75 µs,
-more than everything ingestion does per event. discord.py still parses every message
-that concerns the bot (it mentions the bot, or the bot wrote it), so on_message works
-for those; other guild messages and all reactions skip its parser, since nothing here
-listens to them. Deletions pass through as usual.
+more than everything ingestion does per event. discord.py still parses the messages
+that may ask the bot something (they mention it, or come by DM), so on_message works
+for those; other guild messages, the bot's own (every /klout answer comes back as one:
+parsing it was ~10% of a /klout's event-loop time) and all reactions skip its parser,
+since nothing here listens to them. Deletions pass through as usual.
 
 Commands are synced on demand (`klout-bot sync-commands`), never on connect.
 """
@@ -22,6 +23,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
 import discord
 from discord.ext import commands
 
@@ -50,12 +52,13 @@ class KloutClient(commands.Bot):
     """A commands.Bot for its cog and app-command machinery; prefix commands are unused."""
 
     def __init__(self, adapter: DiscordAdapter, *, guild_ready_timeout: float,
-                 reidentify_pause: bool) -> None:
+                 reidentify_pause: bool, http_trace: aiohttp.TraceConfig | None = None) -> None:
+        options: dict[str, Any] = {} if http_trace is None else {"http_trace": http_trace}
         super().__init__(
             command_prefix=commands.when_mentioned, intents=INTENTS, help_command=None,
             allowed_mentions=NO_PINGS, chunk_guilds_at_startup=False,
             guild_ready_timeout=guild_ready_timeout, max_messages=None,
-            member_cache_flags=discord.MemberCacheFlags.none())
+            member_cache_flags=discord.MemberCacheFlags.none(), **options)
         self.adapter = adapter
         self._reidentify_pause = reidentify_pause
 
@@ -73,12 +76,14 @@ class KloutClient(commands.Bot):
 class DiscordAdapter:
     name = "discord"
 
-    def __init__(self, app: KloutApp, *, token: str, reidentify_pause: bool = True) -> None:
+    def __init__(self, app: KloutApp, *, token: str, reidentify_pause: bool = True,
+                 http_trace: aiohttp.TraceConfig | None = None) -> None:
         self.app = app
         self._token = token
         cfg = app.config.discord
+        # http_trace: aiohttp hooks on every REST call (the benchmark times callbacks).
         self.client = KloutClient(self, guild_ready_timeout=cfg.guild_ready_timeout_s,
-                                  reidentify_pause=reidentify_pause)
+                                  reidentify_pause=reidentify_pause, http_trace=http_trace)
         self.backfill = Backfill(self, cfg.backfill_days, cfg.backfill_pause_ms / 1000)
         self.roles = TierRoles(self)
         self._events: GatewayEvents | None = None
@@ -223,8 +228,11 @@ class DiscordAdapter:
         return passthrough
 
     def _concerns_bot(self, data: Mapping[str, Any]) -> bool:
+        """Might ask the bot something: a DM, or a message by someone else mentioning it."""
         me = self.events.translator.bot_user_id
-        if data.get("guild_id") is None or str(data.get("author", {}).get("id")) == me:
+        if str(data.get("author", {}).get("id")) == me:
+            return False
+        if data.get("guild_id") is None:
             return True
         return any(str(m.get("id")) == me for m in data.get("mentions") or ())
 
