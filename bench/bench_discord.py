@@ -14,9 +14,21 @@ with the same schema, in the same run.
 
 klout: a store with 1M scored members is built directly (executemany), the real bot
 connects to FakeDiscord running in a child process (so the fake's own work doesn't
-share the bot's event loop), and INTERACTION_CREATE /klout payloads arrive in bursts.
-Bot-side time runs from the payload reaching discord.py's parser to the callback
-request having been answered (so it includes one loopback HTTP round trip).
+share the bot's event loop), and INTERACTION_CREATE /klout payloads arrive from 200
+members. Bot-side time runs from the payload reaching discord.py's INTERACTION_CREATE
+parser to aiohttp having written the callback request (an aiohttp trace on the
+client), in wall time and in CPU time of the event loop's thread. Four measures:
+  (a) service time: one request at a time;
+  (b) a burst: all 200 members ask at the same instant, several rounds;
+  (c) sustained: open loop, Poisson arrivals at fractions of (d), for some seconds;
+      the fake also times each round trip (its send -> its receipt of the callback);
+  (d) capacity: requests/s through a burst (first arrival -> last callback sent), and
+      1 / event-loop CPU per request with everything after the callback included.
+The 10 ms target of issue 4 is judged on (c): (b) queues 200 requests on one event
+loop, so its last answer waits for the 199 before it whatever a request costs.
+The first burst runs with an empty card cache (as after a start or a rescore); the
+rest are served from it. The fake needs more CPU per request than the bot: on a
+shared 2-core machine, "arrived" below the asked rate means the fake fell behind.
 
 idle: resident memory of this (bot) process once connected to 100 guilds of the fake
 (in a child process), after start-up has settled.
@@ -29,6 +41,7 @@ import asyncio
 import dataclasses
 import gc
 import multiprocessing as mp
+import os
 import random
 import re
 import sqlite3
@@ -350,6 +363,28 @@ async def _migrate(db: Path) -> None:
         pass
 
 
+class GcPauses:
+    """Garbage-collector pauses while measuring: they stall the one event loop."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float, float]] = []  # (generation, wall s, CPU s)
+        self._started = (0.0, 0.0)
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = (time.perf_counter(), time.thread_time())
+        else:
+            self.pauses.append((info["generation"], time.perf_counter() - self._started[0],
+                                time.thread_time() - self._started[1]))
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+
 class Probe:
     """Times each /klout in the bot process: arrival (discord.py's INTERACTION_CREATE
     parser is called) -> callback sent (aiohttp has written the callback request), in wall
@@ -431,6 +466,7 @@ async def bench_klout(users: int, concurrency: int, rounds: int, loads: list[flo
 
     fake = FakeProcess()
     out: dict[str, Any] = {"users": users}
+    load_before = os.getloadavg()[0]
     try:
         [(guild_id, channel_id, askers)] = fake.call("guilds", 1, concurrency)
         now = datetime.now(UTC) + timedelta(hours=1)
@@ -449,7 +485,9 @@ async def bench_klout(users: int, concurrency: int, rounds: int, loads: list[flo
                                          http_trace=probe.trace)
                 runner = await connected(adapter)
                 probe.install(adapter)
+                gc_pauses = GcPauses()
                 try:
+                    gc_pauses.__enter__()
                     burst = ("burst", guild_id, channel_id, askers)
                     # Cold: every card built from storage (a fresh process, or after a rescore).
                     app.cards.clear()
@@ -477,11 +515,14 @@ async def bench_klout(users: int, concurrency: int, rounds: int, loads: list[flo
                             int(load * 100), count=count)
                         out["paced"].append((load, rate, phase))
                     out["cache"] = (app.cards.hits, app.cards.misses)
+                    out["gc"] = list(gc_pauses.pauses)
                 finally:
+                    gc_pauses.__exit__()
                     await adapter.close()
                     await asyncio.wait_for(runner, 30)
     finally:
         fake.stop()
+    out["load"] = (load_before, os.getloadavg()[0])
     return out
 
 
@@ -507,6 +548,8 @@ def print_klout(r: dict[str, Any], concurrency: int) -> None:
     answered = sum(p.answered for p in bursts)
     print(f"klout: {r['users']:,} scored users (store built in {r['build_seconds']:.1f}s); "
           f"card cache hits/misses {r['cache'][0]}/{r['cache'][1]}")
+    print(f"  load average before / after the klout run: {r['load'][0]:.2f} / "
+          f"{r['load'][1]:.2f} ({os.cpu_count()} CPUs)")
     print("  bot-side time = INTERACTION_CREATE reaches discord.py's parser -> the callback "
           "request is written")
     print(f"  (a) service time, one request at a time (n={len(seq.wall)}):")
@@ -530,6 +573,12 @@ def print_klout(r: dict[str, Any], concurrency: int) -> None:
         print(f"        {load:.0%} of capacity ({rate:,.0f}/s asked, {offered:,.0f}/s arrived, "
               f"n={len(p.wall)}): {ms(p.wall)}")
         print(f"            fake's send -> fake's receipt of the callback: {ms(p.round_trips)}")
+    full = [(w, c) for g, w, c in r["gc"] if g == 2]
+    print(f"  garbage collector while measuring: {len(r['gc'])} collections, "
+          f"{sum(w for _, w, _ in r['gc']) * 1000:.0f} ms wall / "
+          f"{sum(c for _, _, c in r['gc']) * 1000:.0f} ms CPU in all; {len(full)} full, "
+          f"longest {max((w for w, _ in full), default=0) * 1000:.1f} ms wall / "
+          f"{max((c for _, c in full), default=0) * 1000:.1f} ms CPU")
 
 
 # ----------------------------------------------------------------------------- idle
