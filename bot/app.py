@@ -58,6 +58,7 @@ class KloutApp:
         model = config.scoring.model
         self.rescorer = Rescorer(self.store, model)
         self.influence = InfluenceService(self.store, model, config.bot.leaderboard_page_size)
+        self.rescorer.listeners.append(self.influence.rescored)
         self.settings = SettingsService(self.store, model)
         p = config.privacy
         self.privacy = PrivacyService(

@@ -117,3 +117,16 @@ async def test_the_cache_is_bounded(tmp_path: Path) -> None:
         for who in ("ana", "bo", "cy", "di"):
             await bot.say("/klout", as_=who)
         assert len(bot.app.cards) == 2
+
+
+async def test_a_rescore_hands_the_member_count_to_the_next_card(tmp_path: Path) -> None:
+    async with console_bot(tmp_path / "v.db") as bot:
+        await build_community(bot)
+        influence = bot.app.influence
+        comm = await bot.app.store.communities.ensure("console", "test")
+        key, total, opted_out = influence._visible[comm.id]
+        # What the next /klout would otherwise count on the reader connection.
+        assert total == await bot.app.store.scores.total(comm.id)
+        assert opted_out == await bot.app.store.scores.opted_out_ranks(comm.id)
+        assert key == await influence._visibility_key(comm.id)
+        assert f"of {total}" in await bot.say("/klout", as_="ana")
