@@ -78,6 +78,9 @@ class KloutApp:
         # /klout cards, kept until a rescore, a consent or settings change, or a new day.
         self.cards = CardCache(LinkedInfluence(self.influence, self.store, model), self.store)
         self.settings.listeners.append(self.cards.community_changed)
+        # Every cached card is stale after a privacy change; drop them (and their
+        # renders) at once rather than keep a forgotten person's name until evicted.
+        self.store.privacy.listeners += [self.cards.clear, self.renderer.forget_memo]
         self.ports = BotPorts(self.cards, config.bot.name, self.settings, self.privacy,
                               leaderboards=LeaderboardDesk(self.leaderboards))
         self.router: Router = build_router(self.ports)

@@ -106,6 +106,10 @@ class Renderer:
         self.env.filters["signed"] = signed
         self.env.filters["pct"] = lambda x: f"{round(float(x) * 100)}%"
 
+    def forget_memo(self) -> None:
+        """Drop every memoised render (e.g. after a forget: they may hold its names)."""
+        self._memo.clear()
+
     def template_for(self, name: str, platform: str) -> jinja2.Template:
         return self.env.get_or_select_template([f"{platform}/{name}.j2", f"{name}.j2"])
 

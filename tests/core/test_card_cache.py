@@ -130,3 +130,15 @@ async def test_a_rescore_hands_the_member_count_to_the_next_card(tmp_path: Path)
         assert opted_out == await bot.app.store.scores.opted_out_ranks(comm.id)
         assert key == await influence._visibility_key(comm.id)
         assert f"of {total}" in await bot.say("/klout", as_="ana")
+
+
+async def test_a_forget_leaves_no_card_or_render_naming_them(tmp_path: Path) -> None:
+    async with console_bot(tmp_path / "g.db") as bot:
+        await build_community(bot)
+        for who in ("cy", "di"):
+            assert "bo (" in await bot.say("/klout @ana", as_=who)
+        assert len(bot.app.cards) > 0 and bot.app.renderer._memo
+        out = await bot.say("/privacy forget", as_="bo")
+        await bot.say(f"/privacy forget confirm {confirm_code(out)}", as_="bo")
+        assert len(bot.app.cards) == 0 and not bot.app.renderer._memo
+        assert "bo (" not in await bot.say("/klout @ana", as_="cy")
