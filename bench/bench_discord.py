@@ -398,6 +398,7 @@ class Probe:
         self.sent_at: list[float] = []
         self.expected = 0
         self.done = asyncio.Event()
+        self.gc = GcPauses()
         self.trace = aiohttp.TraceConfig()
         self.trace.on_request_chunk_sent.append(self._sent)
         self.trace.on_request_headers_sent.append(self._sent)
@@ -442,11 +443,13 @@ class Phase:
     loop_cpu: float  # event-loop CPU over the phase and its aftermath, seconds
     answered: int
     round_trips: list[float]  # fake's send -> fake's receipt of the callback (paced only)
+    gc: list[tuple[int, float, float]]  # collections during the phase (see GcPauses)
 
 
 async def run_phase(probe: Probe, fake: FakeProcess, *command: Any, count: int,
                     settle: float = 0.3) -> Phase:
     probe.start(count)
+    gc_before = len(probe.gc.pauses)
     cpu0 = time.thread_time()
     answered, round_trips = await asyncio.to_thread(fake.call, *command)
     await asyncio.wait_for(probe.done.wait(), 120)
@@ -457,7 +460,7 @@ async def run_phase(probe: Probe, fake: FakeProcess, *command: Any, count: int,
     arrivals = [a for a, _, _ in probe.samples]
     return Phase([w for _, w, _ in probe.samples], [c for _, _, c in probe.samples],
                  max(probe.sent_at) - min(arrivals), max(arrivals) - min(arrivals),
-                 loop_cpu, answered, round_trips)
+                 loop_cpu, answered, round_trips, probe.gc.pauses[gc_before:])
 
 
 async def bench_klout(users: int, concurrency: int, rounds: int, loads: list[float],
@@ -486,7 +489,7 @@ async def bench_klout(users: int, concurrency: int, rounds: int, loads: list[flo
                                          http_trace=probe.trace, freeze_heap=True)
                 runner = await connected(adapter)
                 probe.install(adapter)
-                gc_pauses = GcPauses()
+                gc_pauses = probe.gc
                 try:
                     gc_pauses.__enter__()
                     burst = ("burst", guild_id, channel_id, askers)
@@ -502,7 +505,7 @@ async def bench_klout(users: int, concurrency: int, rounds: int, loads: list[flo
                         [w for p in sequential for w in p.wall],
                         [c for p in sequential for c in p.cpu], 0.0, 0.0,
                         statistics.fmean(p.loop_cpu for p in sequential), len(sequential),
-                        [])
+                        [], [g for p in sequential for g in p.gc])
                     out["bursts"] = [await run_phase(probe, fake, *burst, count=len(askers))
                                      for _ in range(rounds)]
                     capacity = statistics.median(len(p.wall) / p.span for p in out["bursts"])
@@ -537,6 +540,14 @@ def summary(samples: list[float]) -> dict[str, float]:
             "max_ms": ordered[-1] * 1000, "mean_ms": statistics.fmean(ordered) * 1000}
 
 
+def gc_line(phases: list[Phase]) -> str:
+    pauses = [g for p in phases for g in p.gc]
+    requests = sum(len(p.wall) for p in phases)
+    cpu = sum(c for _, _, c in pauses)
+    return (f"GC {len(pauses)} collections, {cpu / requests * 1e6:.0f} us CPU per request, "
+            f"longest {max((w for _, w, _ in pauses), default=0) * 1000:.1f} ms wall")
+
+
 def ms(samples: list[float]) -> str:
     s = summary(samples)
     return f"p50 {s['p50_ms']:.2f} ms  p99 {s['p99_ms']:.2f} ms  max {s['max_ms']:.2f} ms"
@@ -555,12 +566,12 @@ def print_klout(r: dict[str, Any], concurrency: int) -> None:
           "request is written")
     print(f"  (a) service time, one request at a time (n={len(seq.wall)}):")
     print(f"        wall {ms(seq.wall)}")
-    print(f"        loop CPU {ms(seq.cpu)}")
+    print(f"        loop CPU {ms(seq.cpu)}; {gc_line([seq])}")
     print(f"        loop CPU per request incl. what follows the callback: "
           f"{seq.loop_cpu * 1000:.2f} ms")
     print(f"  (b) burst of {concurrency} simultaneous, {len(bursts)} rounds "
           f"({answered}/{len(bursts) * concurrency} answered with a card):")
-    print(f"        {ms([w for p in bursts for w in p.wall])}")
+    print(f"        {ms([w for p in bursts for w in p.wall])}; {gc_line(bursts)}")
     for p in bursts:
         print(f"          round: {ms(p.wall)}; {len(p.wall) / p.span:,.0f} req/s, loop CPU "
               f"{p.loop_cpu / len(p.wall) * 1e6:.0f} us/request all included")
@@ -574,6 +585,7 @@ def print_klout(r: dict[str, Any], concurrency: int) -> None:
         offered = (len(p.wall) - 1) / p.arrival_span if p.arrival_span else float("nan")
         print(f"        {load:.0%} of capacity ({rate:,.0f}/s asked, {offered:,.0f}/s arrived, "
               f"n={len(p.wall)}): {ms(p.wall)}")
+        print(f"            {gc_line([p])}")
         print(f"            fake's send -> fake's receipt of the callback: {ms(p.round_trips)}")
     full = [(w, c) for g, w, c in r["gc"] if g == 2]
     print(f"  garbage collector while measuring: {len(r['gc'])} collections, "
