@@ -18,6 +18,7 @@ from bot.ingest import Ingestor
 from bot.leaderboards.desk import LeaderboardDesk
 from bot.leaderboards.poster import LeaderboardPoster, adapter_targets
 from bot.render import Rendered, Renderer
+from bot.services.card_cache import CardCache
 from bot.services.influence import InfluenceService
 from bot.services.linked import LinkedInfluence
 from bot.services.privacy import PrivacyService, PrivacySettings
@@ -57,6 +58,7 @@ class KloutApp:
         model = config.scoring.model
         self.rescorer = Rescorer(self.store, model)
         self.influence = InfluenceService(self.store, model, config.bot.leaderboard_page_size)
+        self.rescorer.listeners.append(self.influence.rescored)
         self.settings = SettingsService(self.store, model)
         p = config.privacy
         self.privacy = PrivacyService(
@@ -73,8 +75,13 @@ class KloutApp:
             self.store, self.influence, self.renderer,
             grace=timedelta(hours=config.bot.leaderboard_catch_up_hours),
             targets=adapter_targets(self.adapters))
-        self.ports = BotPorts(LinkedInfluence(self.influence, self.store, model),
-                              config.bot.name, self.settings, self.privacy,
+        # /klout cards, kept until a rescore, a consent or settings change, or a new day.
+        self.cards = CardCache(LinkedInfluence(self.influence, self.store, model), self.store)
+        self.settings.listeners.append(self.cards.community_changed)
+        # Every cached card is stale after a privacy change; drop them (and their
+        # renders) at once rather than keep a forgotten person's name until evicted.
+        self.store.privacy.listeners += [self.cards.clear, self.renderer.forget_memo]
+        self.ports = BotPorts(self.cards, config.bot.name, self.settings, self.privacy,
                               leaderboards=LeaderboardDesk(self.leaderboards))
         self.router: Router = build_router(self.ports)
         self.ingestor = Ingestor(self.store, self.writer)

@@ -7,6 +7,7 @@ import math
 from datetime import datetime
 from typing import Literal
 
+from bot.services.rescore import RescoreResult
 from bot.storage import Storage
 from commands.ports import BoardLine, BoardPage, Contributor, ScoreCard
 from commands.types import Person
@@ -91,14 +92,26 @@ class InfluenceService:
         """(score rows, ranks of opted-out scored members), cached: counting a big board
         per request costs ~40 ms at 1M members. Both only change with a rescore, a forget
         or an opt-out, which is what the cache key follows (two small lookups)."""
-        key = (await self.store.scores.rescore_state(community_id),
-               self.store.privacy.generation, await self.store.accounts.opted_out_digest())
+        key = await self._visibility_key(community_id)
         cached = self._visible.get(community_id)
         if cached is None or cached[0] != key:
             cached = (key, await self.store.scores.total(community_id),
                       await self.store.scores.opted_out_ranks(community_id))
             self._visible[community_id] = cached
         return cached[1], cached[2]
+
+    async def _visibility_key(self, community_id: int) -> object:
+        return (await self.store.scores.rescore_state(community_id),
+                self.store.privacy.generation, await self.store.accounts.opted_out_digest())
+
+    async def rescored(self, result: RescoreResult) -> None:
+        """After a rescore (a Rescorer listener): the rescore knows how many rows it
+        wrote, so the first /klout need not count them. Counting walks the whole board
+        (a second or more at 1M members) on the one reader connection, where every other
+        read, each /klout's included, would wait behind it."""
+        cid = result.community_id
+        key = await self._visibility_key(cid)
+        self._visible[cid] = (key, result.members, await self.store.scores.opted_out_ranks(cid))
 
     async def board(self, platform: str, community: str, page: int, now: datetime,
                     period: Literal["week", "alltime"], size: int | None = None) -> BoardPage:

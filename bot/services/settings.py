@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from bot.storage import Storage
@@ -15,6 +16,12 @@ class SettingsService:
         self.store = store
         # Lowest first, whatever order the config lists them in.
         self._tiers = tuple(t.name for t in sorted(config.tiers, key=lambda t: t.min_score))
+        # Told the community id after each change (e.g. the score-card cache).
+        self.listeners: list[Callable[[int], None]] = []
+
+    def _changed(self, community_id: int) -> None:
+        for listener in self.listeners:
+            listener(community_id)
 
     @property
     def tiers(self) -> tuple[str, ...]:
@@ -39,16 +46,21 @@ class SettingsService:
                            now: datetime) -> None:
         stored = None if schedule is None else Schedule(
             schedule.channel, schedule.weekday, schedule.time, schedule.timezone, schedule.top)
-        await self.store.guild_settings.set_schedule(
-            await self._community_id(platform, community), stored, int(now.timestamp()))
+        community_id = await self._community_id(platform, community)
+        await self.store.guild_settings.set_schedule(community_id, stored, int(now.timestamp()))
+        self._changed(community_id)
 
     async def set_excluded(self, platform: str, community: str, kind: ExclusionKind,
                            external_id: str, excluded: bool) -> bool:
-        return await self.store.guild_settings.set_excluded(
-            await self._community_id(platform, community), kind, external_id, excluded)
+        community_id = await self._community_id(platform, community)
+        changed = await self.store.guild_settings.set_excluded(community_id, kind, external_id,
+                                                               excluded)
+        self._changed(community_id)
+        return changed
 
     async def set_tier_role(self, platform: str, community: str, tier: str,
                             role_id: str | None) -> None:
-        await self.store.guild_settings.set_tier_role(
-            await self._community_id(platform, community), tier, role_id)
+        community_id = await self._community_id(platform, community)
+        await self.store.guild_settings.set_tier_role(community_id, tier, role_id)
+        self._changed(community_id)
 

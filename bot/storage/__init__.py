@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bot.storage.accounts import AccountRepository, CommunityRepository
 from bot.storage.backfill import BackfillRepository
+from bot.storage.card_state import CardStateRepository
 from bot.storage.db import Database
 from bot.storage.errors import StorageError
 from bot.storage.events import EventRepository, EventWriter
@@ -36,6 +37,7 @@ class Storage:
         self.guild_settings = GuildSettingsRepository(self.db)
         self.backfill = BackfillRepository(self.db)
         self.role_grants = RoleGrantRepository(self.db)
+        self.card_state = CardStateRepository(self.db)
         self.privacy = PrivacyRepository(self.db, self.accounts, self.communities)
 
     async def __aenter__(self) -> Storage:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import aiosqlite
@@ -129,6 +129,16 @@ class PrivacyRepository:
         # Bumped whenever accounts or communities are deleted, so caches of their ids
         # elsewhere (the ingestor's) know to start over.
         self.generation = 0
+        # Bumped on every change to who may be shown or how accounts link (opt-outs,
+        # tombstones, forgets, wipes, links), and the listeners told, so score-card
+        # caches start over (and let go of names a forget deleted).
+        self.version = 0
+        self.listeners: list[Callable[[], None]] = []
+
+    def _changed(self) -> None:
+        self.version += 1
+        for listener in self.listeners:
+            listener()
 
     # -- the consent gate ------------------------------------------------------
     @property
@@ -148,6 +158,7 @@ class PrivacyRepository:
             "SELECT digest FROM forgotten")}
         self._verdicts.clear()
         self._loaded = True
+        self._changed()
 
     async def ensure_loaded(self) -> None:
         if not self._loaded:
@@ -202,6 +213,7 @@ class PrivacyRepository:
             else:
                 self._opted_out.discard((a.platform, a.external_id))
         self._verdicts.clear()
+        self._changed()
 
     async def lift_tombstone(self, platform: str, external_id: str) -> bool:
         """Let a forgotten person back in (they asked, or proved they own the account)."""
@@ -212,6 +224,7 @@ class PrivacyRepository:
         await self.db.execute("DELETE FROM forgotten WHERE digest = ?", (digest,))
         self._forgotten.discard(digest)
         self._verdicts.clear()
+        self._changed()
         return True
 
     async def tombstone(self, platform: str, external_id: str) -> None:
@@ -222,6 +235,7 @@ class PrivacyRepository:
         self._forgotten.add(digest)
         self._opted_out.discard((platform, external_id))
         self._verdicts.clear()
+        self._changed()
 
     # -- a person's footprint, and forgetting it ---------------------------------
     async def footprint(self, accounts: Sequence[Account]) -> Footprint:
@@ -273,6 +287,7 @@ class PrivacyRepository:
         for a in accounts:
             self._forgotten.add(self.digest(a.platform, a.external_id))
         self._verdicts.clear()
+        self._changed()
 
     async def forget(self, accounts: Sequence[Account]) -> Footprint:
         """Delete every row about these accounts, everywhere, and leave only tombstones.
@@ -312,6 +327,7 @@ class PrivacyRepository:
             self.accounts.drop_cached(a.platform, a.external_id)
         self._verdicts.clear()
         self.generation += 1
+        self._changed()
         return before
 
     # -- what an export contains ------------------------------------------------
@@ -393,6 +409,7 @@ class PrivacyRepository:
                 "VALUES (?, ?, ?, ?)", (account_id, platform, linked_id, at))
             await conn.execute("DELETE FROM link_codes WHERE account_id = ? AND platform = ?",
                                (account_id, platform))
+        self._changed()
 
     async def unlink(self, account_id: int, platform: str) -> Account | None:
         """Remove the link; returns the account that was linked, if there was one."""
@@ -403,6 +420,7 @@ class PrivacyRepository:
             return None
         await self.db.execute("DELETE FROM account_links WHERE account_id = ? AND platform = ?",
                               (account_id, platform))
+        self._changed()
         return await self.accounts.get(int(row[0]))
 
     async def save_pending(self, pending: PendingLink) -> None:
@@ -504,6 +522,7 @@ class PrivacyRepository:
         self.communities.drop_cached(community.platform, community.external_id)
         self.accounts.drop_all_cached()
         self.generation += 1
+        self._changed()
         return before
 
     async def prune_events(self, before_ts: int, batch: int = 5_000) -> int:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+
+import discord
 
 from tests.discord.harness import DiscordBot, discord_bot
 from tests.fakes.discord_fake import FakeDiscord, FakeGuild
@@ -99,3 +102,41 @@ async def test_asking_about_someone_who_opted_out_is_refused(
         data = ix.callbacks[0]["data"]
         assert data["content"] == "Alice has opted out of scoring, so their score isn't shown."
         assert data["flags"] & 64 and data["allowed_mentions"] == NO_PINGS
+
+
+async def test_a_cached_card_is_never_served_once_its_member_opts_out(
+        fake: FakeDiscord, guild: FakeGuild, tmp_path: Path) -> None:
+    async with discord_bot(fake, tmp_path / "c.db") as bot:
+        await popular_alice(bot, guild)
+        first = await bot.slash(guild, "bob", "klout", {"user": guild.member("alice")})
+        hits = bot.app.cards.hits
+        again = await bot.slash(guild, "bob", "klout", {"user": guild.member("alice")})
+        assert bot.app.cards.hits == hits + 1
+        assert again.callbacks[0]["data"]["embeds"] == first.callbacks[0]["data"]["embeds"]
+        account = await bot.app.store.accounts.by_external(
+            "discord", guild.member("alice")["user"]["id"])
+        assert account is not None
+        await bot.app.store.privacy.set_opted_out([account], True)
+        ix = await bot.slash(guild, "bob", "klout", {"user": guild.member("alice")})
+        assert "opted out" in ix.callbacks[0]["data"]["content"]
+        assert bot.app.cards.hits == hits + 1
+
+
+async def test_the_bots_own_answers_skip_discord_py_but_mentions_do_not(
+        fake: FakeDiscord, guild: FakeGuild, tmp_path: Path) -> None:
+    async with discord_bot(fake, tmp_path / "s.db") as bot:
+        parsed: list[int] = []
+        seen = asyncio.Event()
+
+        async def on_message(message: discord.Message) -> None:
+            parsed.append(message.author.id)
+            seen.set()
+
+        bot.adapter.client.add_listener(on_message)
+        before = bot.adapter.events.handled["MESSAGE_CREATE"]
+        await bot.slash(guild, "alice", "klout")
+        # The answer comes back through the gateway: ingestion sees it, discord.py doesn't.
+        await bot.adapter.events.wait_handled("MESSAGE_CREATE", before + 1)
+        await bot.say(guild, "cy", f"<@{bot.bot_id}>")
+        await asyncio.wait_for(seen.wait(), 10)
+        assert parsed == [int(guild.member("cy")["user"]["id"])]

@@ -1,0 +1,95 @@
+"""Score cards kept between rescores: a busy /klout reads one small row, not a dozen.
+
+Building a card costs about a dozen reads and an explanation of the member's recent
+events (~1 ms of the event loop). What it shows changes with a rescore, a new day
+(weekly change, trend) and other members' consent (rank, member count, contributor
+names), so each cached card carries a stamp of what it was built from, checked on
+every request:
+
+* one indexed read (bot/storage/card_state.py): the community's rescore state (a
+  rescore, or a forget marking it stale), and the member's account row (id, opt-out,
+  audience), so a change made by another process is seen too;
+* in memory: the UTC day; the privacy version (any opt-out, opt-in, forget, wipe, link
+  or unlink anywhere, bot/storage/privacy.py); the community's epoch, bumped on a
+  settings change.
+
+The stamp is taken before a card is built, so anything that changes meanwhile makes
+the new entry stale at once. Never cached: anyone privacy.blocks (opted out, forgotten:
+checked in memory before the cache is even looked at), cards with any status but
+scored or unscored, and cards that combine linked accounts (they follow other
+communities' scores).
+
+What may lag until the next rescore: the explanation (the one-line why, counts and
+top contributors) covers events up to the moment the card was built, and names come
+from that moment too.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import datetime
+from typing import Literal
+
+from bot.storage import Storage
+from commands.ports import BoardPage, Influence, ScoreCard
+from commands.types import Person
+
+DAY = 86_400
+CACHE_SIZE = 20_000
+_CACHEABLE = frozenset({"scored", "unscored"})
+
+
+class CardCache:
+    """The Influence port, with cards kept until their stamp changes."""
+
+    def __init__(self, inner: Influence, store: Storage, size: int = CACHE_SIZE) -> None:
+        self.inner = inner
+        self.store = store
+        self.size = size
+        self._cards: OrderedDict[tuple[object, ...], tuple[tuple[object, ...], ScoreCard]] = \
+            OrderedDict()
+        self._epochs: dict[int, int] = {}
+        self.hits = self.misses = 0
+
+    def community_changed(self, community_id: int) -> None:
+        """Something a card may show changed for a whole community (e.g. its settings)."""
+        self._epochs[community_id] = self._epochs.get(community_id, 0) + 1
+
+    def clear(self) -> None:
+        self._cards.clear()
+
+    def __len__(self) -> int:
+        return len(self._cards)
+
+    async def card(self, platform: str, community: str, person: Person,
+                   now: datetime) -> ScoreCard:
+        privacy = self.store.privacy
+        comm = self.store.communities.peek(platform, community)
+        if (comm is None or not privacy.loaded
+                or privacy.blocks(person.platform, person.external_id)):
+            return await self.inner.card(platform, community, person, now)
+        key = (comm.id, person.platform, person.external_id, person.display_name)
+        # Everything in memory first: a change while the row is read must not be missed.
+        stamp_mem = (int(now.timestamp() // DAY), privacy.version,
+                     self._epochs.get(comm.id, 0))
+        state = await self.store.card_state.get(comm.id, person.platform, person.external_id)
+        stamp = (*stamp_mem, *state)
+        cached = self._cards.get(key)
+        if cached is not None and cached[0] == stamp:
+            self._cards.move_to_end(key)
+            self.hits += 1
+            return cached[1]
+        self.misses += 1
+        card = await self.inner.card(platform, community, person, now)
+        if card.status in _CACHEABLE and not card.networks and not state[3]:
+            self._cards[key] = (stamp, card)
+            self._cards.move_to_end(key)
+            if len(self._cards) > self.size:
+                self._cards.popitem(last=False)
+        else:
+            self._cards.pop(key, None)
+        return card
+
+    async def board(self, platform: str, community: str, page: int, now: datetime,
+                    period: Literal["week", "alltime"]) -> BoardPage:
+        return await self.inner.board(platform, community, page, now, period)
