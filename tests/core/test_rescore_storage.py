@@ -16,7 +16,7 @@ import pytest
 
 from bot.services.rescore import Rescorer
 from bot.storage import EventRow, Storage, bulk
-from bot.storage.rescore_writes import ScoreTable, write_rescore
+from bot.storage.rescore_writes import ROWS_PER_STATEMENT, ScoreTable, write_rescore
 from scoring import Interaction, Kind, Profile, ScoringConfig, score_events
 
 NOW = 1_793_491_200  # 2026-11-01T00:00:00Z
@@ -328,3 +328,21 @@ async def test_score_writes_keep_sparse_history(tmp_path: Path, rebuild_min_rows
             "EXPLAIN QUERY PLAN SELECT account_id FROM scores WHERE community_id = 1 "
             "ORDER BY rank LIMIT 10")
         assert any("scores_rank" in str(r[3]) for r in plan)
+
+
+@pytest.mark.parametrize("members", [1, ROWS_PER_STATEMENT, 2 * ROWS_PER_STATEMENT + 7])
+async def test_every_row_arrives_whatever_the_statement_batching(tmp_path: Path,
+                                                                 members: int) -> None:
+    async with Storage(tmp_path / "rows.db") as store:
+        comm = (await store.communities.ensure("console", "rows")).id
+        ids = np.arange(1, members + 1, dtype=np.int64) * 3
+        score = (ids % 97) + 1
+        raw = ids / 7.0
+        give = 1.0 / ids
+        rank = np.argsort(np.argsort(-raw, kind="stable"), kind="stable") + 1
+        await store.scores.replace_table(comm, ScoreTable(ids, score, raw, give, rank), "v",
+                                         20_000 * DAY, 1)
+        rows = await store.db.fetchall(
+            "SELECT account_id, score, raw, rank, give_rate FROM scores ORDER BY account_id")
+        assert [tuple(r) for r in rows] == list(zip(ids.tolist(), score.tolist(), raw.tolist(),
+                                                    rank.tolist(), give.tolist(), strict=True))
