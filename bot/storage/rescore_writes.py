@@ -68,9 +68,12 @@ async def write_rescore(conn: aiosqlite.Connection, community_id: int, table: Sc
     """Inside an open write transaction: replace the community's scores, record in the
     history what changed today (the latest rescore of a day wins) and the rescore state."""
     day = computed_at // SECONDS_PER_DAY
-    order = np.argsort(table.account_ids, kind="stable")
-    account_ids = table.account_ids[order]
-    score = table.score[order]
+    ids = np.asarray(table.account_ids)
+    # The rescore hands ids over sorted already: a check is linear, a sort is not.
+    order = (np.arange(len(ids)) if not np.any(ids[1:] < ids[:-1])
+             else np.argsort(ids, kind="stable"))
+    account_ids = ids[order]
+    score = np.asarray(table.score)[order]
     previous = await _previous(conn, community_id, model_version)
     changed, gone = _changes(previous, account_ids, score)
     # The rows cross from Python once, into a bare temporary table; both real tables
