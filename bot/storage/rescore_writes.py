@@ -31,7 +31,7 @@ import numpy as np
 SECONDS_PER_DAY = 86_400
 # Below this many rows, index maintenance is cheap and a rebuild is not worth it.
 REBUILD_MIN_ROWS = 50_000
-# Rows per INSERT statement: 900 bound values, well inside SQLite's limit (32766).
+# Rows per INSERT statement: at most 753 bound values, well inside SQLite's 32766.
 ROWS_PER_STATEMENT = 150
 
 

@@ -153,8 +153,8 @@ class ScoreRepository:
 
     async def replace_table(self, community_id: int, table: ScoreTable, model_version: str,
                             computed_at: int, events_seen: int) -> None:
-        """Swap in a full rescore, record the day's snapshot and the rescore state, in one
-        transaction (readers see the old scores or the new, never a mix)."""
+        """Swap in a full rescore, record what changed in the history and the rescore
+        state, in one transaction (readers see the old scores or the new, never a mix)."""
         async with self.db.write() as conn:
             await write_rescore(conn, community_id, table, model_version, computed_at,
                                 events_seen)
