@@ -2,10 +2,10 @@
 
     python bench/bench_rescore.py                   # 1M members / 10M events, then 100k / 1M
     python bench/bench_rescore.py --small           # 100k / 1M only
-    python bench/bench_rescore.py --networkx-large  # networkx on 1M / 10M too (~1 min, ~3 GB)
+    python bench/bench_rescore.py --no-networkx-large  # skip networkx at 1M / 10M (~1 min, ~3 GB)
     python bench/bench_rescore.py --keep DIR        # keep the loaded databases in DIR and
                                                     # reuse them next time (setup is slow)
-    python bench/bench_rescore.py --history-days 30 # members already have 30 daily snapshots
+    python bench/bench_rescore.py --history-days 0  # skip the "30 days of history" runs
 
 Setup (not timed, but reported): a synthetic power-law community
 (scoring.synthetic.power_law_community) is stored in a real SQLite file with the
@@ -14,16 +14,21 @@ in timestamp order, the way events arrive. A few accounts are bots, some have
 audience facts, and 0.1% of events carry a weight other than 1.
 
 Then each measurement runs in its own child process, so every peak RSS (VmHWM)
-is that measurement's own:
+is that measurement's own, all on the same graph in the same run:
 - the rescore exactly as the bot runs it (bot.services.rescore.Rescorer.rescore):
   read from SQLite, account facts, aggregate, propagate, map to 1..100, write back
-  scores, ranks, the daily history and the rescore state. Three runs: on a fresh
-  database, again an hour later (same day: today's snapshot is replaced), and the
-  next day (a new snapshot per member).
+  scores, ranks, the history and the rescore state. Two scenarios:
+  * fresh: a first rescore of an empty scores table, again an hour later, and the
+    next day;
+  * with history (--history-days, default 30): the bot rescored yesterday and
+    every member already holds 30 days of history (a row per day their score
+    changed, with --history-churn of them changing each day). Then the first
+    rescore of the new day, again an hour later, and the day after.
 - the in-memory kernel on the same graph: the propagation alone and a bare
   scipy.sparse power iteration on the pre-built matrix, same iteration count.
 - networkx: building the nx.DiGraph from the same aggregated pairs, then
-  nx.pagerank. By default on 100k / 1M only (--networkx-large for 1M / 10M).
+  nx.pagerank (at both sizes unless --no-networkx-large / --no-networkx).
+The load average of the machine is printed before and after each size.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import asyncio
 import itertools
 import json
 import os
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -129,23 +135,37 @@ def build_db(path: Path, data: dict[str, np.ndarray]) -> dict[str, float]:
             "setup_s": total, "db_mb": path.stat().st_size / 2**20}
 
 
-def add_history(path: Path, n_users: int, days: int) -> None:
-    """`days` daily snapshots before DEFAULT_NOW for every member, as a bot that has
-    been running that long would hold them."""
+def add_history(path: Path, n_users: int, days: int, churn: float, before_day: int) -> int:
+    """`days` days of sparse history before `before_day` for every member, as the bot
+    stores it: a row on a member's first day and on each day their score moved (a share
+    `churn` of members each day). Returns the rows added."""
     from scoring.config import MODEL_VERSION
 
-    today = int(DEFAULT_NOW) // DAY
     rng = np.random.default_rng(0)
-    scores = rng.integers(1, 60, n_users).tolist()
+    score = rng.integers(1, 60, n_users)
+    accounts, day_of, values = [], [], []
+    for d in range(days):
+        moved = np.ones(n_users, dtype=bool) if d == 0 else rng.random(n_users) < churn
+        if d:
+            step = rng.integers(1, 3, int(moved.sum())) * rng.choice([-1, 1], int(moved.sum()))
+            score[moved] = np.clip(score[moved] + step, 1, 100)
+        accounts.append(np.flatnonzero(moved) + 1)
+        day_of.append(np.full(int(moved.sum()), before_day - days + d))
+        values.append(score[moved].copy())
+    account = np.concatenate(accounts)
+    day = np.concatenate(day_of)
+    value = np.concatenate(values)
+    order = np.lexsort((day, account))  # primary-key order, as an append
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA synchronous = OFF")
     with conn:
         conn.executemany(
             "INSERT INTO score_history (community_id, account_id, day, score, model_version) "
             "VALUES (1, ?, ?, ?, ?)",
-            ((a + 1, today - d, scores[a], MODEL_VERSION)
-             for a in range(n_users) for d in range(days, 0, -1)))
+            zip(account[order].tolist(), day[order].tolist(), value[order].tolist(),
+                itertools.repeat(MODEL_VERSION), strict=False))
     conn.close()
+    return len(order)
 
 
 # ---------------------------------------------------------------------------
@@ -162,11 +182,20 @@ def rescore_child(db: str, now: float) -> None:
             if comm is None:
                 raise SystemExit(f"{db} holds no {PLATFORM}/{COMMUNITY} community")
             rss_start = peak_rss_mb()
+            cpu = cpu_seconds()
             result = await Rescorer(store, ScoringConfig()).rescore(comm.id, now)
+            cpu = cpu_seconds() - cpu
+            written = await store.db.fetchone(
+                "SELECT count(*) FROM score_history WHERE community_id = ? AND day = ?",
+                (comm.id, int(now) // DAY))
+            total = await store.db.fetchone("SELECT count(*) FROM score_history")
             return {"stages": result.stages, "total_s": result.seconds,
                     "members": result.members, "events": result.events,
                     "converged": result.converged, "rss_start_mb": rss_start,
-                    "peak_rss_mb": peak_rss_mb()}
+                    "peak_rss_mb": peak_rss_mb(),
+                    "cpu_s": cpu,
+                    "history_rows_today": int(written[0]) if written else 0,
+                    "history_rows": int(total[0]) if total else 0}
 
     print(json.dumps(asyncio.run(run())))
 
@@ -226,13 +255,22 @@ def networkx_child(path: str, now: float) -> None:
     n_users = arrays.n_users
     del arrays, keep, amount, coo, graph
     rss_before = peak_rss_mb()
+    cpu = cpu_seconds()
     started = time.perf_counter()
     g = nx.DiGraph()
     g.add_nodes_from(range(n_users))
     g.add_weighted_edges_from(edges)
     nx.pagerank(g, alpha=config.damping, tol=1e-6, weight="weight")
     print(json.dumps({"networkx_s": time.perf_counter() - started,
+                      "networkx_cpu_s": cpu_seconds() - cpu,
                       "peak_rss_mb": peak_rss_mb(), "rss_before_mb": rss_before}))
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process, every thread, user and system. On a shared machine it
+    moves far less with the load than wall time does, so both are reported."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def child(flag: str, *args: object) -> dict:
@@ -246,10 +284,13 @@ def child(flag: str, *args: object) -> dict:
 # ---------------------------------------------------------------------------
 
 
+HISTORY_RUNS = (("new day", 0), ("again +1h", HOUR), ("next day", DAY))
+
+
 def bench_size(name: str, seed: int, run_nx: bool, keep: Path | None,
-               history_days: int) -> dict:
+               history_days: int, churn: float) -> dict:
     n_users, n_events = SIZES[name]
-    row: dict = {"n_users": n_users, "n_events": n_events}
+    row: dict = {"n_users": n_users, "n_events": n_events, "load_before": os.getloadavg()}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         store = keep or work
@@ -266,88 +307,110 @@ def bench_size(name: str, seed: int, run_nx: bool, keep: Path | None,
         else:
             row["reused"] = str(base)
         row["db_mb"] = base.stat().st_size / 2**20
-        db = base
-        if keep is not None or history_days:  # leave the kept copy pristine for the next run
-            db = work / "rescore.db"
-            shutil.copyfile(base, db)
-        if history_days:
-            started = time.perf_counter()
-            add_history(db, n_users, history_days)
-            row["history_setup_s"] = time.perf_counter() - started
-            row["history_days"] = history_days
+        db = work / "fresh.db"
+        shutil.copyfile(base, db)  # leave the base pristine for the next scenario and run
         row["runs"] = {label: child("--rescore-child", db, DEFAULT_NOW + later)
                        for label, later in RUNS}
+        db.unlink()
+        if history_days:
+            db = work / "history.db"
+            shutil.copyfile(base, db)
+            started = time.perf_counter()
+            row["yesterday"] = child("--rescore-child", db, DEFAULT_NOW - DAY)
+            today = int(DEFAULT_NOW) // DAY
+            row["history_added"] = add_history(db, n_users, history_days, churn, today - 1)
+            row["history_setup_s"] = time.perf_counter() - started
+            row["history_days"], row["history_churn"] = history_days, churn
+            row["history_runs"] = {label: child("--rescore-child", db, DEFAULT_NOW + later)
+                                   for label, later in HISTORY_RUNS}
+            db.unlink()
         row["kernel"] = child("--kernel-child", graph, DEFAULT_NOW)
         if run_nx:
             row["networkx"] = child("--nx-child", graph, DEFAULT_NOW)
+    row["load_after"] = os.getloadavg()
     return row
+
+
+STAGES = ("read", "facts", "aggregate", "propagate", "map", "write")
 
 
 def report(row: dict) -> None:
     print(f"\n== {row['n_users']:,} members / {row['n_events']:,} stored events "
           f"(database {row['db_mb']:,.0f} MB)")
+    print("  load average (1/5/15 min) before: {:.2f} {:.2f} {:.2f}, after: "
+          "{:.2f} {:.2f} {:.2f}".format(*row["load_before"], *row["load_after"]))
     if "setup_s" in row:
         print(f"  setup (not timed): generate {row['generate_s']:.1f} s, load accounts and "
               f"members {row['setup_accounts_s']:.1f} s, load events {row['setup_events_s']:.1f} s")
     else:
         print(f"  setup: reused {row['reused']}")
-    if row.get("history_days"):
-        print(f"  history: {row['history_days']} earlier daily snapshots per member added in "
-              f"{row['history_setup_s']:.1f} s (not timed)")
-    stages = ["read", "facts", "aggregate", "propagate", "map", "write"]
-    print("  rescore (Rescorer.rescore)  " + " ".join(f"{s:>9}" for s in stages)
-          + "     total  peak RSS")
-    for label, run in row["runs"].items():
-        if "error" in run:
-            print(f"  {label:<27} failed: {run['error']}")
-            continue
-        cells = " ".join(f"{run['stages'].get(s, 0):8.2f}s" for s in stages)
-        print(f"  {label:<27} {cells} {run['total_s']:8.2f}s {run['peak_rss_mb']:6.0f} MB")
-    first = row["runs"]["first"]
-    worst = max((r["total_s"] for r in row["runs"].values() if "total_s" in r), default=0.0)
-    worst_rss = max((r["peak_rss_mb"] for r in row["runs"].values() if "peak_rss_mb" in r),
-                    default=0.0)
-    if "events" in first:
-        print(f"  scored {first['members']:,} members from {first['events']:,} events, "
-              f"converged: {first['converged']}")
-    kernel = row["kernel"]
+    kernel, nx_row = row["kernel"], row.get("networkx")
+    nx_s = nx_row.get("networkx_s") if nx_row else None
+    nx_cpu = nx_row.get("networkx_cpu_s") if nx_row else None
+    bare = kernel.get("bare_kernel_s")
     if "error" in kernel:
         print(f"  kernel child failed: {kernel['error']}")
-        return
-    print(f"  in memory, same graph ({kernel['pairs']:,} pairs, {kernel['iterations']} "
-          f"iterations): score_arrays {kernel['score_arrays_s']:.2f} s, propagation "
-          f"{kernel['propagation_s']:.2f} s, bare scipy kernel {kernel['bare_kernel_s']:.2f} s "
-          f"(peak RSS {kernel['peak_rss_mb']:.0f} MB)")
-    stage = [r["stages"]["propagate"] for r in row["runs"].values() if "stages" in r]
-    bare = kernel["bare_kernel_s"]
-    print(f"  ratios: propagation / bare kernel {kernel['propagation_s'] / bare:.2f}x in memory "
-          f"(best of 3 each), rescore propagate stage {min(stage, default=0) / bare:.2f}x to "
-          f"{max(stage, default=0) / bare:.2f}x (one run each; target <= 2)")
-    print(f"  worst end-to-end {worst:.2f} s (target <= 15), peak RSS {worst_rss:.0f} MB "
-          f"(target < 2048)")
-    nx_row = row.get("networkx")
+    else:
+        print(f"  in memory, same graph ({kernel['pairs']:,} pairs, {kernel['iterations']} "
+              f"iterations): score_arrays {kernel['score_arrays_s']:.2f} s, propagation "
+              f"{kernel['propagation_s']:.2f} s, bare scipy kernel {bare:.2f} s "
+              f"(best of 3 each: {kernel['propagation_s'] / bare:.2f}x; peak RSS "
+              f"{kernel['peak_rss_mb']:.0f} MB)")
     if nx_row is None:
-        print("  networkx: not run at this size (--networkx-large)")
+        print("  networkx: not run at this size")
     elif "error" in nx_row:
         print(f"  networkx failed: {nx_row['error']}")
     else:
-        print(f"  networkx build DiGraph + pagerank {nx_row['networkx_s']:.2f} s (peak RSS "
+        print(f"  networkx, build DiGraph + pagerank: {nx_s:.2f} s, CPU {nx_cpu:.2f} s (peak RSS "
               f"{nx_row['peak_rss_mb']:.0f} MB, {nx_row['rss_before_mb']:.0f} MB before "
-              f"building): {nx_row['networkx_s'] / worst:.1f}x the worst end-to-end rescore, "
-              f"{nx_row['networkx_s'] / kernel['score_arrays_s']:.1f}x score_arrays in memory "
-              f"(target >= 5)")
+              f"building); {nx_s / kernel['score_arrays_s']:.1f}x score_arrays in memory")
+    header = "  " + f"{'run':<22}" + "".join(f"{s:>10}" for s in STAGES) + (
+        f"{'total':>9}{'CPU':>8}{'peak RSS':>10}{'nx/total':>9}{'nx/CPU':>8}{'prop/bare':>10}"
+        f"{'hist rows':>11}")
+    scenarios = [("fresh (empty scores table)", row["runs"])]
+    if row.get("history_runs"):
+        print(f"  history: rescored yesterday, then {row['history_added']:,} rows of "
+              f"{row['history_days']} earlier days added ({row['history_churn']:.0%} of members "
+              f"move each day), setup {row['history_setup_s']:.1f} s (not timed)")
+        scenarios.append((f"{row['history_days']} days of history", row["history_runs"]))
+    for title, runs in scenarios:
+        print(f"  -- {title}")
+        print(header)
+        for label, run in runs.items():
+            if "error" in run:
+                print(f"  {label:<22} failed: {run['error']}")
+                continue
+            cells = "".join(f"{run['stages'].get(s, 0):9.2f}s" for s in STAGES)
+            ratio = f"{nx_s / run['total_s']:8.1f}x" if nx_s else f"{'-':>9}"
+            cpu_ratio = f"{nx_cpu / run['cpu_s']:7.1f}x" if nx_cpu else f"{'-':>8}"
+            prop = f"{run['stages']['propagate'] / bare:9.2f}x" if bare else f"{'-':>10}"
+            print(f"  {label:<22}{cells}{run['total_s']:8.2f}s{run['cpu_s']:7.2f}s"
+                  f"{run['peak_rss_mb']:7.0f} MB{ratio}{cpu_ratio}{prop}"
+                  f"{run['history_rows_today']:>11,}")
+    every = [r for _, runs in scenarios for r in runs.values() if "total_s" in r]
+    worst = max((r["total_s"] for r in every), default=0.0)
+    worst_rss = max((r["peak_rss_mb"] for r in every), default=0.0)
+    first = row["runs"]["first"]
+    if "events" in first:
+        print(f"  scored {first['members']:,} members from {first['events']:,} events, "
+              f"converged: {first['converged']}")
+    print(f"  worst end-to-end {worst:.2f} s (target <= 15), peak RSS {worst_rss:.0f} MB "
+          f"(target < 2048)" + (f", networkx / worst {nx_s / worst:.1f}x (target >= 5)"
+                                if nx_s and worst else ""))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--small", action="store_true", help="only 100k members / 1M events")
     parser.add_argument("--no-networkx", action="store_true", help="skip the networkx baseline")
-    parser.add_argument("--networkx-large", action="store_true",
-                        help="also run networkx on 1M/10M (about a minute and 3 GB)")
+    parser.add_argument("--no-networkx-large", action="store_true",
+                        help="skip networkx on 1M/10M (about a minute and 3 GB)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="keep the loaded databases here and reuse them")
-    parser.add_argument("--history-days", type=int, default=0, metavar="N",
-                        help="give every member N earlier daily snapshots first (steady state)")
+    parser.add_argument("--history-days", type=int, default=30, metavar="N",
+                        help="days of history members hold in the second scenario (0: skip)")
+    parser.add_argument("--history-churn", type=float, default=0.25, metavar="P",
+                        help="share of members whose score moves on each of those days")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print JSON lines only")
     parser.add_argument("--rescore-child", nargs=2, help=argparse.SUPPRESS)
@@ -366,8 +429,9 @@ def main() -> int:
         print(f"cpus={os.cpu_count()} python={sys.version.split()[0]} numpy={np.__version__} "
               f"sqlite={sqlite3.sqlite_version}")
     for name in ["small"] if args.small else ["large", "small"]:
-        run_nx = not args.no_networkx and (name == "small" or args.networkx_large)
-        row = bench_size(name, args.seed, run_nx, args.keep, args.history_days)
+        run_nx = not args.no_networkx and (name == "small" or not args.no_networkx_large)
+        row = bench_size(name, args.seed, run_nx, args.keep, args.history_days,
+                         args.history_churn)
         if args.json:
             print(json.dumps(row))
         else:

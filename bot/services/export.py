@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.storage import Account, Storage
+from bot.storage.scores import scores_on_days
 from scoring.kinds import Kind
 
 FORMAT = "klout-bot export 1"
@@ -57,7 +58,7 @@ async def build_export(store: Storage, accounts: list[Account], now: datetime
             "score": None if score is None else {
                 "score": score[0], "rank": score[1], "model_version": score[2],
                 "computed_at": _iso(score[3])},
-            "score_history": [{"day": _day(d), "score": s} for d, s in history],
+            "score_history": _daily(history, int(now.timestamp()) // DAY),
             "events_made": made,
             "events_received": received,
         })
@@ -95,6 +96,17 @@ def _event(kind: int, ts: int, channel: str, source: str, other: str | None
 
 def _iso(ts: int | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def _daily(history: list[tuple[int, int | None]], today: int) -> list[dict[str, Any]]:
+    """The score on every day from the first stored one to today. Storage keeps a row
+    only when the score changed, so each value holds until the next row; days the member
+    was not scored are left out."""
+    if not history:
+        return []
+    days = list(range(history[0][0], max(today, history[-1][0]) + 1))
+    return [{"day": _day(d), "score": s}
+            for d, s in zip(days, scores_on_days(history, days), strict=True) if s is not None]
 
 
 def _day(day: int) -> str:

@@ -9,6 +9,7 @@ from typing import Literal
 
 from bot.services.rescore import RescoreResult
 from bot.storage import Storage
+from bot.storage.scores import scores_on_days
 from commands.ports import BoardLine, BoardPage, Contributor, ScoreCard
 from commands.types import Person
 from scoring.config import ScoringConfig
@@ -140,9 +141,8 @@ def week_ago_day(now: datetime) -> int:
     return int(now.timestamp() // DAY) - WEEK_DAYS
 
 
-def _weekly(history: list[tuple[int, int]], today: int) -> tuple[int, ...]:
-    """One score per week (the last snapshot of each), oldest first."""
-    by_week: dict[int, int] = {}
-    for day, score in history:
-        by_week[(today - day) // WEEK_DAYS] = score
-    return tuple(by_week[w] for w in sorted(by_week, reverse=True))
+def _weekly(history: list[tuple[int, int | None]], today: int) -> tuple[int, ...]:
+    """One score per week, oldest first: the score each week ended with (history is
+    sparse, so carried forward), leaving out weeks the member was not scored."""
+    ends = [today - WEEK_DAYS * w for w in range(8, -1, -1)]
+    return tuple(s for s in scores_on_days(history, ends) if s is not None)

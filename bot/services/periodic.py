@@ -55,9 +55,10 @@ class RescoreJob:
 
 
 async def prune_history(store: Storage, now: datetime, retention_days: int) -> int:
-    """Drop daily snapshots older than the retention window; returns rows removed."""
+    """Drop score history older than the retention window (each member keeps the row that
+    still gives their score on its first day); returns rows removed."""
     before = int(now.timestamp()) // DAY_S - retention_days
     removed = await store.scores.prune_history(before)
     if removed:
-        log.info("pruned %s score snapshots older than %s days", removed, retention_days)
+        log.info("pruned %s score history rows older than %s days", removed, retention_days)
     return removed

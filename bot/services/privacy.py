@@ -289,7 +289,7 @@ async def purge_removed_communities(store: Storage, now: datetime, grace: timede
 
 async def apply_retention(store: Storage, now: datetime, events_days: int) -> int:
     """Delete events older than their retention; returns how many went. They are past
-    the scoring window, so this changes no score. (Daily snapshots are pruned by the
+    the scoring window, so this changes no score. (Score history is pruned by the
     scheduler's prune-history job, [scoring] history_retention_days.)"""
     events = await store.privacy.prune_events(int(now.timestamp()) - events_days * 86_400)
     if events:

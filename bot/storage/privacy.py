@@ -371,11 +371,14 @@ class PrivacyRepository:
             "WHERE community_id = ? AND account_id = ?", (community_id, account_id))
         return (int(row[0]), int(row[1]), str(row[2]), int(row[3])) if row else None
 
-    async def history_of(self, community_id: int, account_id: int) -> list[tuple[int, int]]:
+    async def history_of(self, community_id: int, account_id: int
+                         ) -> list[tuple[int, int | None]]:
+        """Every stored history row, oldest first: (day, score) on each day the score
+        changed, None from a day the member was no longer scored."""
         rows = await self.db.fetchall(
             "SELECT day, score FROM score_history WHERE community_id = ? AND account_id = ? "
             "ORDER BY day", (community_id, account_id))
-        return [(int(r[0]), int(r[1])) for r in rows]
+        return [(int(r[0]), None if r[1] is None else int(r[1])) for r in rows]
 
     # -- linked accounts -------------------------------------------------------------
     async def links_of(self, account_id: int) -> list[LinkRow]:

@@ -1,4 +1,9 @@
-"""Current scores, ranks and daily history."""
+"""Current scores, ranks and score history.
+
+History is sparse (bot/storage/rescore_writes.py): a row on each day a member's
+score or model version changed, a NULL score on the day they stopped being
+scored. A member's score on a day is their latest row on or before it, carried
+forward; before their first row they have none."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from bot.storage.db import Database
 from bot.storage.models import BoardEntry, ScoreRow
 from bot.storage.rescore_writes import ScoreTable, write_rescore
 
-__all__ = ["ScoreRepository", "ScoreTable"]
+__all__ = ["ScoreRepository", "ScoreTable", "scores_on_days"]
 
 SECONDS_PER_DAY = 86_400
 
@@ -60,7 +65,8 @@ class ScoreRepository:
             "FROM score_history h JOIN accounts a ON a.id = h.account_id "
             "LEFT JOIN members m ON m.community_id = h.community_id AND m.account_id = a.id "
             "WHERE h.community_id = ? AND a.opted_out = 0 GROUP BY h.account_id "
-            "ORDER BY best DESC, h.account_id LIMIT ? OFFSET ?", (community_id, limit, offset))
+            "HAVING best IS NOT NULL ORDER BY best DESC, h.account_id LIMIT ? OFFSET ?",
+            (community_id, limit, offset))
         return [BoardEntry(offset + i + 1, int(r[0]), r[2], int(r[1]), None)
                 for i, r in enumerate(rows)]
 
@@ -97,17 +103,29 @@ class ScoreRepository:
         return int(row[0]) - int(row[1]) if row else None
 
     async def score_on(self, community_id: int, account_id: int, day: int) -> int | None:
+        """The member's score on `day`: their latest row on or before it (None before the
+        first, or while not scored)."""
         row = await self.db.fetchone(
             "SELECT score FROM score_history WHERE community_id = ? AND account_id = ? "
             "AND day <= ? ORDER BY day DESC LIMIT 1", (community_id, account_id, day))
-        return int(row[0]) if row else None
+        return int(row[0]) if row and row[0] is not None else None
 
     async def history(self, community_id: int, account_id: int, since_day: int
-                      ) -> list[tuple[int, int]]:
+                      ) -> list[tuple[int, int | None]]:
+        """The member's history from since_day on: (day, score) on each day it changed, the
+        value carried into since_day first (dated since_day). None = not scored from that
+        day. scores_on_days turns it into a value per day."""
         rows = await self.db.fetchall(
-            "SELECT day, score FROM score_history WHERE community_id = ? AND account_id = ? "
-            "AND day >= ? ORDER BY day", (community_id, account_id, since_day))
-        return [(int(r[0]), int(r[1])) for r in rows]
+            "SELECT day, score FROM (SELECT day, score FROM score_history "
+            " WHERE community_id = ? AND account_id = ? AND day < ? ORDER BY day DESC LIMIT 1) "
+            "UNION ALL SELECT day, score FROM score_history "
+            "WHERE community_id = ? AND account_id = ? AND day >= ? ORDER BY day",
+            (community_id, account_id, since_day, community_id, account_id, since_day))
+        points = [(max(int(r[0]), since_day), None if r[1] is None else int(r[1]))
+                  for r in rows]
+        while points and points[0][1] is None:
+            points.pop(0)  # "not scored" before any score says nothing
+        return points
 
     async def give_rates(self, community_id: int, account_ids: Sequence[int]
                          ) -> dict[int, float]:
@@ -135,8 +153,8 @@ class ScoreRepository:
 
     async def replace_table(self, community_id: int, table: ScoreTable, model_version: str,
                             computed_at: int, events_seen: int) -> None:
-        """Swap in a full rescore, record the day's snapshot and the rescore state, in one
-        transaction (readers see the old scores or the new, never a mix)."""
+        """Swap in a full rescore, record what changed in the history and the rescore
+        state, in one transaction (readers see the old scores or the new, never a mix)."""
         async with self.db.write() as conn:
             await write_rescore(conn, community_id, table, model_version, computed_at,
                                 events_seen)
@@ -150,12 +168,40 @@ class ScoreRepository:
                 [(community_id, a, day, s, model_version) for a, s in rows])
 
     async def prune_history(self, before_day: int) -> int:
+        """Drop history no reader needs once days before `before_day` are out of the
+        retention window: every row before it except a member's last, which still gives
+        their score on the following days. That last row goes too when it says "not
+        scored" (they left before the window: nothing of theirs is kept)."""
         async with self.db.write() as conn:
-            cur = await conn.execute("DELETE FROM score_history WHERE day < ?", (before_day,))
-            return cur.rowcount
+            cur = await conn.execute("SELECT id FROM communities")
+            removed = 0
+            for (community_id,) in await cur.fetchall():
+                cur = await conn.execute(
+                    "DELETE FROM score_history AS h WHERE h.community_id = ? AND h.day < ? "
+                    "AND (h.score IS NULL OR EXISTS (SELECT 1 FROM score_history n "
+                    "WHERE n.community_id = h.community_id AND n.account_id = h.account_id "
+                    "AND n.day > h.day AND n.day <= ?))",
+                    (community_id, before_day, before_day))
+                removed += max(cur.rowcount, 0)
+            return removed
 
     async def rescore_state(self, community_id: int) -> tuple[int, int] | None:
         row = await self.db.fetchone(
             "SELECT computed_at, events_seen FROM rescore_state WHERE community_id = ?",
             (community_id,))
         return (int(row[0]), int(row[1])) if row else None
+
+
+def scores_on_days(points: Sequence[tuple[int, int | None]], days: Sequence[int]
+                   ) -> list[int | None]:
+    """The score on each of `days` (ascending), carried forward from history points
+    (ascending, as ScoreRepository.history returns them)."""
+    out: list[int | None] = []
+    current: int | None = None
+    i = 0
+    for day in days:
+        while i < len(points) and points[i][0] <= day:
+            current = points[i][1]
+            i += 1
+        out.append(current)
+    return out

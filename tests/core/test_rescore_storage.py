@@ -16,7 +16,7 @@ import pytest
 
 from bot.services.rescore import Rescorer
 from bot.storage import EventRow, Storage, bulk
-from bot.storage.rescore_writes import ScoreTable, write_rescore
+from bot.storage.rescore_writes import ROWS_PER_STATEMENT, ScoreTable, write_rescore
 from scoring import Interaction, Kind, Profile, ScoringConfig, score_events
 
 NOW = 1_793_491_200  # 2026-11-01T00:00:00Z
@@ -223,7 +223,7 @@ async def test_history_and_state(world: World) -> None:
     assert first.members == len(await stored(world))
     someone = next(iter(await stored(world)))
     today = NOW // DAY
-    # Same day: today's snapshot is replaced. Next day: a new one.
+    # Same day: today's row is replaced. Next day: a row only if the score moved.
     await world.store.events.add_many(
         [EventRow(world.community, int(Kind.REPLY), a, someone, NOW + 3_000, "c", f"late{a}")
          for a in list(await stored(world))[:20] if a != someone])
@@ -231,9 +231,14 @@ async def test_history_and_state(world: World) -> None:
     history = await world.store.scores.history(world.community, someone, 0)
     current = await world.store.scores.get(world.community, someone)
     assert current is not None and history == [(today, current.score)]
+    before = current.score
     await rescorer.rescore(world.community, NOW + DAY)
     history = await world.store.scores.history(world.community, someone, 0)
-    assert [day for day, _ in history] == [today, today + 1]
+    current = await world.store.scores.get(world.community, someone)
+    assert current is not None
+    assert history == ([(today, before)] if current.score == before
+                       else [(today, before), (today + 1, current.score)])
+    assert await world.store.scores.score_on(world.community, someone, today + 1) == current.score
     state = await world.store.scores.rescore_state(world.community)
     assert state == (NOW + DAY, await world.store.events.max_id(world.community))
     assert await rescorer.rescore_if_stale(world.community, NOW + DAY + 60) is None
@@ -266,10 +271,10 @@ def table_of(scores: dict[int, int]) -> ScoreTable:
 
 
 @pytest.mark.parametrize("rebuild_min_rows", [0, 10**9], ids=["rank-index-rebuilt", "updated"])
-async def test_score_writes_keep_dense_daily_history(tmp_path: Path,
-                                                     rebuild_min_rows: int) -> None:
-    """Whatever shortcut the write takes (rank index rebuilt or updated, unchanged history
-    rows skipped on a same-day rescore), what is stored is the plain full rewrite."""
+async def test_score_writes_keep_sparse_history(tmp_path: Path, rebuild_min_rows: int) -> None:
+    """History gets a row when a score or the model version changes, a NULL row when a
+    member stops being scored, nothing otherwise; whatever shortcut the write takes (rank
+    index rebuilt or updated)."""
     async with Storage(tmp_path / "w.db") as store:
         comm = (await store.communities.ensure("console", "w")).id
         ids = [await store.accounts.ensure("console", f"a{i}", display_name=f"a{i}")
@@ -281,28 +286,40 @@ async def test_score_writes_keep_dense_daily_history(tmp_path: Path,
                 await write_rescore(conn, comm, table_of(scores), version, when, 1,
                                     rebuild_min_rows=rebuild_min_rows)
 
-        first = {ids[0]: 50, ids[1]: 40, ids[2]: 30, ids[3]: 20}
-        await write(first, at)
-        # Same day: one score changes, one member leaves, one arrives, others unchanged.
-        second = {ids[0]: 50, ids[1]: 45, ids[2]: 30, ids[4]: 10}
-        await write(second, at + 3_600)
+        async def rows() -> dict[tuple[int, int], tuple[int | None, str]]:
+            found = await store.db.fetchall(
+                "SELECT account_id, day, score, model_version FROM score_history")
+            return {(int(r[0]), int(r[1])): (r[2], r[3]) for r in found}
+
         day = at // DAY
+        await write({ids[0]: 50, ids[1]: 40, ids[2]: 30, ids[3]: 20}, at - DAY)
+        # A day later: one score changes, one member leaves, one arrives.
+        second = {ids[0]: 50, ids[1]: 45, ids[2]: 30, ids[4]: 10}
+        await write(second, at)
+        assert await rows() == {
+            (ids[0], day - 1): (50, "v1"), (ids[1], day - 1): (40, "v1"),
+            (ids[2], day - 1): (30, "v1"), (ids[3], day - 1): (20, "v1"),
+            (ids[1], day): (45, "v1"), (ids[3], day): (None, "v1"), (ids[4], day): (10, "v1")}
+        # Later the same day: the day's latest rescore wins; unchanged members cost nothing.
+        await write({**second, ids[1]: 46}, at + 3_600)
+        await write(second, at + 7_200)
+        assert (await rows())[(ids[1], day)] == (45, "v1")
+        assert len(await rows()) == 7
         for account, score in second.items():
-            assert await store.scores.history(comm, account, 0) == [(day, score)]
-        # Left the board, but the day's earlier snapshot of them stays (as before).
-        assert await store.scores.history(comm, ids[3], 0) == [(day, 20)]
-        assert await store.scores.get(comm, ids[3]) is None
-        # A new model version on the same day rewrites every snapshot row it scores.
-        await write(second, at + 7_200, "v2")
-        rows = await store.db.fetchall(
-            "SELECT account_id, model_version FROM score_history WHERE day = ?", (day,))
-        assert {int(r[0]): r[1] for r in rows if int(r[0]) in second} == dict.fromkeys(
-            second, "v2")
-        # Next day: a snapshot for everyone scored.
-        await write(second, at + DAY)
-        for account, score in second.items():
-            assert await store.scores.history(comm, account, 0) == [(day, score),
-                                                                   (day + 1, score)]
+            assert await store.scores.score_on(comm, account, day) == score
+        assert await store.scores.score_on(comm, ids[3], day - 1) == 20
+        assert await store.scores.score_on(comm, ids[3], day) is None
+        assert await store.scores.history(comm, ids[3], 0) == [(day - 1, 20), (day, None)]
+        # Ten quiet days add nothing; the value carries forward.
+        for later in range(1, 11):
+            await write(second, at + later * DAY)
+        assert len(await rows()) == 7
+        assert await store.scores.score_on(comm, ids[0], day + 10) == 50
+        assert await store.scores.history(comm, ids[0], day + 5) == [(day + 5, 50)]
+        # A new model version writes a row even where the score is the same.
+        await write(second, at + 11 * DAY, "v2")
+        changed = {k: v for k, v in (await rows()).items() if k[1] == day + 11}
+        assert changed == {(a, day + 11): (s, "v2") for a, s in second.items()}
         board = await store.scores.board(comm, 0, 10, None)
         assert [(e.account_id, e.rank) for e in board] == [
             (ids[0], 1), (ids[1], 2), (ids[2], 3), (ids[4], 4)]
@@ -311,3 +328,21 @@ async def test_score_writes_keep_dense_daily_history(tmp_path: Path,
             "EXPLAIN QUERY PLAN SELECT account_id FROM scores WHERE community_id = 1 "
             "ORDER BY rank LIMIT 10")
         assert any("scores_rank" in str(r[3]) for r in plan)
+
+
+@pytest.mark.parametrize("members", [1, ROWS_PER_STATEMENT, 2 * ROWS_PER_STATEMENT + 7])
+async def test_every_row_arrives_whatever_the_statement_batching(tmp_path: Path,
+                                                                 members: int) -> None:
+    async with Storage(tmp_path / "rows.db") as store:
+        comm = (await store.communities.ensure("console", "rows")).id
+        ids = np.arange(1, members + 1, dtype=np.int64) * 3
+        score = (ids % 97) + 1
+        raw = ids / 7.0
+        give = 1.0 / ids
+        rank = np.argsort(np.argsort(-raw, kind="stable"), kind="stable") + 1
+        await store.scores.replace_table(comm, ScoreTable(ids, score, raw, give, rank), "v",
+                                         20_000 * DAY, 1)
+        rows = await store.db.fetchall(
+            "SELECT account_id, score, raw, rank, give_rate FROM scores ORDER BY account_id")
+        assert [tuple(r) for r in rows] == list(zip(ids.tolist(), score.tolist(), raw.tolist(),
+                                                    rank.tolist(), give.tolist(), strict=True))

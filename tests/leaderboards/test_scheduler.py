@@ -117,12 +117,20 @@ async def test_rescore_runs_never_overlap(tmp_path: Path) -> None:
 
 async def test_history_older_than_the_retention_window_is_pruned(tmp_path: Path) -> None:
     async with running_bot(tmp_path / "p.db", MONDAY) as (app, _, _):
-        await seed_scores(app, {"ana": 10}, MONDAY - timedelta(days=401))
+        await seed_scores(app, {"ana": 5, "bo": 7}, MONDAY - timedelta(days=402))
+        await seed_scores(app, {"ana": 10}, MONDAY - timedelta(days=401))  # bo leaves
         await seed_scores(app, {"ana": 20}, MONDAY - timedelta(days=399))
         await seed_scores(app, {"ana": 30}, MONDAY)
-        assert await prune_history(app.store, MONDAY, 400) == 1
+        # ana's 5 goes; her 10 stays, as it is still her score on the window's first day.
+        # bo left before the window: nothing of his is kept.
+        assert await prune_history(app.store, MONDAY, 400) == 3
         comm = await app.store.communities.get("console", "test")
-        account = await app.store.accounts.by_external("console", "ana")
-        assert comm is not None and account is not None
-        history = await app.store.scores.history(comm.id, account.id, 0)
-        assert [score for _, score in history] == [20, 30]
+        ana = await app.store.accounts.by_external("console", "ana")
+        bo = await app.store.accounts.by_external("console", "bo")
+        assert comm is not None and ana is not None and bo is not None
+        first = int(MONDAY.timestamp()) // 86_400 - 400
+        history = await app.store.scores.history(comm.id, ana.id, 0)
+        assert history == [(first - 1, 10), (first + 1, 20), (first + 400, 30)]
+        assert await app.store.scores.score_on(comm.id, ana.id, first) == 10
+        assert await app.store.scores.history(comm.id, bo.id, 0) == []
+        assert await prune_history(app.store, MONDAY, 400) == 0
