@@ -36,7 +36,8 @@ class Storage:
         self.guild_settings = GuildSettingsRepository(self.db)
         self.backfill = BackfillRepository(self.db)
         self.role_grants = RoleGrantRepository(self.db)
-        self.privacy = PrivacyRepository(self.db, self.accounts, self.communities)
+        self.privacy = PrivacyRepository(self.db, self.accounts, self.communities,
+                                         self.events)
 
     async def __aenter__(self) -> Storage:
         await self.db.open()

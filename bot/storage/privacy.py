@@ -25,6 +25,7 @@ import aiosqlite
 
 from bot.storage.accounts import AccountRepository, CommunityRepository
 from bot.storage.db import Database
+from bot.storage.events import EventRepository
 from bot.storage.models import Account
 from commands.privacy_types import Footprint
 
@@ -77,7 +78,8 @@ NOT_PERSONAL_TABLES = frozenset({
 })
 
 _VERDICT_CACHE = 200_000
-_OWN_TABLES = ("events", "scores", "score_history", "members", "account_links", "link_codes")
+_OWN_TABLES = ("events", "event_inbox", "scores", "score_history", "members", "account_links",
+               "link_codes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +118,11 @@ class LinkConflict(Exception):
 
 class PrivacyRepository:
     def __init__(self, db: Database, accounts: AccountRepository,
-                 communities: CommunityRepository) -> None:
+                 communities: CommunityRepository, events: EventRepository) -> None:
         self.db = db
+        # Events still in the ingestion inbox are folded in before they are counted,
+        # exported or deleted, so every answer here covers them too.
+        self.events = events
         self.accounts = accounts
         self.communities = communities
         self._salt: bytes | None = None
@@ -225,6 +230,7 @@ class PrivacyRepository:
 
     # -- a person's footprint, and forgetting it ---------------------------------
     async def footprint(self, accounts: Sequence[Account]) -> Footprint:
+        await self.events.fold()
         ids = [a.id for a in accounts]
         if not ids:
             return Footprint()
@@ -319,6 +325,7 @@ class PrivacyRepository:
                           ) -> list[tuple[int, CommunityRow, str | None, int | None]]:
         """(account_id, community, display name there, last seen) for every community
         holding anything about these accounts."""
+        await self.events.fold()
         if not account_ids:
             return []
         m = _marks(account_ids)
@@ -340,6 +347,7 @@ class PrivacyRepository:
                         ) -> list[tuple[int, int, int, int, str, str]]:
         """(actor_id, target_id, kind, ts, channel, source) of events this account made or
         received in one community, oldest first."""
+        await self.events.fold()
         rows = await self.db.fetchall(
             "SELECT actor_id, target_id, kind, ts, channel, source FROM events "
             "WHERE community_id = ? AND (actor_id = ? OR target_id = ?) ORDER BY ts, id",
@@ -450,6 +458,8 @@ class PrivacyRepository:
         return CommunityRow(int(row[0]), row[1], row[2], row[3], row[4]) if row else None
 
     async def community_footprint(self, community_id: int) -> Footprint:
+        await self.events.fold()
+
         async def one(sql: str) -> int:
             row = await self.db.fetchone(sql, (community_id,))
             return int(row[0]) if row else 0
@@ -509,6 +519,7 @@ class PrivacyRepository:
     async def prune_events(self, before_ts: int, batch: int = 5_000) -> int:
         """Delete events older than `before_ts`, a batch per transaction so ingestion
         never waits long; returns how many went."""
+        await self.events.fold()
         total = 0
         for community_id in [int(r[0]) for r in await self.db.fetchall(
                 "SELECT id FROM communities")]:
