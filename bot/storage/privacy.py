@@ -134,6 +134,9 @@ class PrivacyRepository:
         # Bumped whenever accounts or communities are deleted, so caches of their ids
         # elsewhere (the ingestor's) know to start over.
         self.generation = 0
+        # Bumped whenever anyone's consent changes (opt-out, forget, tombstones), so
+        # caches of verdicts elsewhere (the ingestor's ready people) start over.
+        self.consent_version = 0
 
     # -- the consent gate ------------------------------------------------------
     @property
@@ -151,7 +154,7 @@ class PrivacyRepository:
         self._opted_out = {(str(r[0]), str(r[1])) for r in opted}
         self._forgotten = {bytes(r[0]) for r in await self.db.fetchall(
             "SELECT digest FROM forgotten")}
-        self._verdicts.clear()
+        self._consent_changed()
         self._loaded = True
 
     async def ensure_loaded(self) -> None:
@@ -191,6 +194,10 @@ class PrivacyRepository:
         message = purpose.encode() + b"\x00" + nonce.encode()
         return hmac.new(self._salt, message, hashlib.sha256).digest()[:length]
 
+    def _consent_changed(self) -> None:
+        self._verdicts.clear()
+        self.consent_version += 1
+
     # -- opt-out -----------------------------------------------------------------
     async def set_opted_out(self, accounts: Sequence[Account], opted_out: bool) -> None:
         await self.ensure_loaded()
@@ -206,7 +213,7 @@ class PrivacyRepository:
                 self._opted_out.add((a.platform, a.external_id))
             else:
                 self._opted_out.discard((a.platform, a.external_id))
-        self._verdicts.clear()
+        self._consent_changed()
 
     async def lift_tombstone(self, platform: str, external_id: str) -> bool:
         """Let a forgotten person back in (they asked, or proved they own the account)."""
@@ -216,7 +223,7 @@ class PrivacyRepository:
             return False
         await self.db.execute("DELETE FROM forgotten WHERE digest = ?", (digest,))
         self._forgotten.discard(digest)
-        self._verdicts.clear()
+        self._consent_changed()
         return True
 
     async def tombstone(self, platform: str, external_id: str) -> None:
@@ -226,7 +233,7 @@ class PrivacyRepository:
         await self.db.execute("INSERT OR IGNORE INTO forgotten (digest) VALUES (?)", (digest,))
         self._forgotten.add(digest)
         self._opted_out.discard((platform, external_id))
-        self._verdicts.clear()
+        self._consent_changed()
 
     # -- a person's footprint, and forgetting it ---------------------------------
     async def footprint(self, accounts: Sequence[Account]) -> Footprint:
@@ -278,7 +285,7 @@ class PrivacyRepository:
         them: anything submitted meanwhile is dropped instead of outliving the delete."""
         for a in accounts:
             self._forgotten.add(self.digest(a.platform, a.external_id))
-        self._verdicts.clear()
+        self._consent_changed()
 
     async def forget(self, accounts: Sequence[Account]) -> Footprint:
         """Delete every row about these accounts, everywhere, and leave only tombstones.
@@ -316,7 +323,7 @@ class PrivacyRepository:
             self._forgotten.add(self.digest(a.platform, a.external_id))
             self._opted_out.discard((a.platform, a.external_id))
             self.accounts.drop_cached(a.platform, a.external_id)
-        self._verdicts.clear()
+        self._consent_changed()
         self.generation += 1
         return before
 
