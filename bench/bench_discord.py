@@ -129,14 +129,15 @@ def gateway_mix(count: int, guild_id: int, channels: list[int], members: list[tu
 
 
 # ----------------------------------------------------------------------------- ingest
-async def bench_ingest(events: int, members: int, batch_size: int) -> dict[str, float]:
+async def bench_ingest(events: int, members: int, batch_size: int,
+                       fold_rows: int) -> dict[str, float]:
     rng = random.Random(7)
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "ingest.db"
         base = Config()
         config = base.with_overrides(storage=dataclasses.replace(
-            base.storage, path=str(db), batch_size=batch_size))
+            base.storage, path=str(db), batch_size=batch_size, fold_rows=fold_rows))
         ids = Snowflakes(now - timedelta(days=1))
         guild_id, channels = ids.next(), [ids.next() for _ in range(5)]
         people = [user_payload(ids.next(), f"member{i}") for i in range(members)]
@@ -459,6 +460,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=300_000, help="gateway dispatches")
     parser.add_argument("--members", type=int, default=10_000, help="members (ingest)")
     parser.add_argument("--batch-size", type=int, default=Config().storage.batch_size)
+    parser.add_argument("--fold-rows", type=int, default=Config().storage.fold_rows)
     parser.add_argument("--repeat", type=int, default=1, help="ingest runs")
     parser.add_argument("--users", type=int, default=1_000_000, help="scored users (klout)")
     parser.add_argument("--concurrency", type=int, default=200)
@@ -473,10 +475,12 @@ def main() -> None:
         runs = []
         for run in range(1, args.repeat + 1):
             load = os.getloadavg()[0]
-            r = asyncio.run(bench_ingest(args.events, args.members, args.batch_size))
+            r = asyncio.run(bench_ingest(args.events, args.members, args.batch_size,
+                                         args.fold_rows))
             runs.append(r)
             print(f"ingest run {run}: {r['dispatches']:,} gateway dispatches -> {r['rows']:,} "
-                  f"event rows in {r['seconds']:.2f}s (batch_size {args.batch_size}; "
+                  f"event rows in {r['seconds']:.2f}s (batch_size {args.batch_size}, fold_rows "
+                  f"{args.fold_rows}; "
                   f"{r['fast'] / r['dispatches']:.0%} of dispatches by the fast lane; "
                   f"{r['left_in_inbox']} rows left in the inbox; load average {load:.2f})")
             print(f"  adapter->events table: {r['rows_per_s']:,.0f} events/s "
