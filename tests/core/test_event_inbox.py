@@ -219,3 +219,20 @@ async def test_a_read_only_open_reads_events_without_folding(tmp_path: Path) -> 
             assert await store.events.count(community) == 4
     finally:
         os.chmod(db, 0o644)
+
+
+async def test_folded_rows_leave_no_readable_copy_in_the_inbox(tmp_path: Path) -> None:
+    db = tmp_path / "z.db"
+    async with Storage(db) as store:
+        # As on SQLite builds where secure_delete is off by default: ordinary deletes
+        # leave old bytes in free pages; only erasures (a forget) zero them.
+        async with store.db.write() as conn:
+            await conn.execute("PRAGMA secure_delete = OFF")
+        community, ids = await people(store, "a", "b")
+        marker = "m" + "7" * 30  # a source no other page holds
+        await store.events.append([EventRow(community, MESSAGE, ids[0], 0, i, "c", marker)
+                                   for i in range(200)])
+        await store.events.fold()
+        async with store.db.erasing() as conn:  # what a forget does to the folded row
+            await conn.execute("DELETE FROM events WHERE source = ?", (marker,))
+    assert marker.encode() not in db.read_bytes()
