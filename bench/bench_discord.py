@@ -58,7 +58,7 @@ from bot.app import KloutApp
 from bot.clock import FixedClock
 from bot.config import Config
 from bot.storage import Storage
-from bot.storage.db import WRITER_CACHE_KIB
+from bot.storage.events import FOLD_CACHE_KIB
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
 JSON = dict[str, Any]
@@ -191,13 +191,13 @@ async def bench_ingest(events: int, members: int, batch_size: int,
 
 async def raw_insert(db: Path, table: str, rows: list[tuple[Any, ...]]) -> float:
     """Seconds for one executemany of `rows` into `table` of a fresh database with our
-    schema (the same migrations) and our writer's pragmas, in one transaction."""
+    schema (the same migrations) and the pragmas our folds run with, in one transaction."""
     async with Storage(db):
         pass
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute(f"PRAGMA cache_size = {WRITER_CACHE_KIB}")
+    conn.execute(f"PRAGMA cache_size = {FOLD_CACHE_KIB}")  # what our folds get
     started = time.perf_counter()
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany(

@@ -24,7 +24,6 @@ from bot.storage.errors import StorageError, classify
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-WRITER_CACHE_KIB = -65_536  # negative: KiB, i.e. 64 MiB
 APP_ID = 0x4B4C4F55  # "KLOU": marks the file as ours, so we never migrate a stranger's DB.
 
 
@@ -105,10 +104,6 @@ class Database:
             if mode and str(mode[0]).lower() != "wal":
                 log.warning("database %s could not switch to WAL (mode %s)", self.path, mode[0])
         await conn.execute("PRAGMA synchronous = NORMAL")
-        # Folding the event inbox inserts into events_actor and events_target at random
-        # pages; with SQLite's default 2 MB cache most of them were read back from the OS
-        # for every fold (50k rows/s instead of 200k). Pages are only held once used.
-        await conn.execute(f"PRAGMA cache_size = {WRITER_CACHE_KIB}")
         await self._migrate(conn)
 
     async def _migrate(self, conn: aiosqlite.Connection) -> None:
