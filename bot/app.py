@@ -53,8 +53,11 @@ class KloutApp:
         self.db_path = str(db_path if db_path is not None else config.storage.path)
         self.renderer = renderer or Renderer()
         self.store = Storage(self.db_path, busy_timeout_s=config.storage.busy_timeout_s)
-        self.writer = EventWriter(self.store.events, batch_size=config.storage.batch_size,
-                                  flush_interval_s=config.storage.flush_interval_ms / 1000)
+        st = config.storage
+        self.writer = EventWriter(self.store.events, batch_size=st.batch_size,
+                                  flush_interval_s=st.flush_interval_ms / 1000,
+                                  fold_rows=st.fold_rows,
+                                  fold_interval_s=st.fold_interval_ms / 1000)
         model = config.scoring.model
         self.rescorer = Rescorer(self.store, model)
         self.influence = InfluenceService(self.store, model, config.bot.leaderboard_page_size)

@@ -48,6 +48,8 @@ class StorageSection:
     path: str = "klout.db"
     batch_size: int = field(default=500, metadata=_range(1, 100_000))
     flush_interval_ms: int = field(default=200, metadata=_range(1, 60_000))
+    fold_rows: int = field(default=50_000, metadata=_range(1, 10_000_000))
+    fold_interval_ms: int = field(default=1_000, metadata=_range(1, 600_000))
     busy_timeout_s: float = field(default=5.0, metadata=_range(0.0, 600.0))
 
 

@@ -11,6 +11,8 @@ from bot.storage import EventRow, EventWriter, Storage
 from commands.types import Person
 from scoring.kinds import Kind
 
+_READY_LIMIT = 500_000
+
 
 class Activity(NamedTuple):
     """One action seen on a platform. `source` is the platform's id of the object acted on
@@ -56,7 +58,14 @@ class Ingestor:
         self._accounts: dict[tuple[str, str], tuple[int, Person]] = {}
         self._members: dict[tuple[int, int], str | None] = {}
         self._deferred: list[Activity] = []
+        # (community id, person) -> account id for people whose rows can be written at
+        # once: consent checked, account and membership stored as the person is now.
+        # One lookup per person on the busy path; cleared whenever consent or anything
+        # stored about a known person changes.
+        self._ready: dict[tuple[int, Person], int] = {}
+        self.ready_version = 0  # bumped whenever _ready is emptied (see FastLane)
         self._privacy_generation = store.privacy.generation
+        self._consent_version = store.privacy.consent_version
         writer.before_flush(self.resolve_deferred)
 
     def submit(self, activities: Iterable[Activity]) -> int:
@@ -66,9 +75,23 @@ class Ingestor:
         count = 0
         gate = self.store.privacy
         self._sync_privacy()
+        communities = self._communities
+        ready = self._ready
         for act in activities:
-            if gate.loaded and self._blocked(act):
-                continue
+            if gate.loaded:
+                community_id = communities.get((act.platform, act.community))
+                if community_id is not None:
+                    actor_id = ready.get((community_id, act.actor))
+                    target = act.target
+                    target_id = 0 if target is None else ready.get((community_id, target))
+                    if actor_id is not None and target_id is not None:
+                        count += 1
+                        rows.append(EventRow(community_id, int(act.kind), actor_id, target_id,
+                                             _epoch_seconds(act.when), act.channel, act.source,
+                                             act.weight))
+                        continue
+                if self._blocked(act):
+                    continue
             count += 1
             row = self._row_if_known(act) if gate.loaded else None
             if row is None:
@@ -89,6 +112,37 @@ class Ingestor:
         await self.resolve_deferred()
         return count
 
+    def community_id(self, platform: str, community: str) -> int | None:
+        """The stored id of a community this ingestor has already seen."""
+        return self._communities.get((platform, community))
+
+    def ready_id(self, community_id: int, person: Person) -> int | None:
+        """The account id, if an event by or on this person can be written as it is: not
+        blocked, and storing the person again would change nothing. Call `fresh` first."""
+        key = (community_id, person)
+        account_id = self._ready.get(key)
+        if account_id is None:
+            gate = self.store.privacy
+            if not gate.loaded or gate.blocks(person.platform, person.external_id):
+                return None
+            account_id = self._known(person, community_id)
+            if account_id is not None:
+                self._remember_ready(key, account_id)
+        return account_id
+
+    def fresh(self) -> None:
+        """Drop cached ids and verdicts that a forget or a consent change made stale."""
+        self._sync_privacy()
+
+    def _remember_ready(self, key: tuple[int, Person], account_id: int) -> None:
+        if len(self._ready) >= _READY_LIMIT:
+            self._forget_ready()
+        self._ready[key] = account_id
+
+    def _forget_ready(self) -> None:
+        self._ready.clear()
+        self.ready_version += 1
+
     def _row_if_known(self, act: Activity) -> EventRow | None:
         when = act.when
         if when.tzinfo is None:
@@ -105,6 +159,9 @@ class Ingestor:
             if found is None:
                 return None
             target_id = found
+            self._remember_ready((community_id, act.target), target_id)
+        # Only now: _blocked(act) was checked by the caller.
+        self._remember_ready((community_id, act.actor), actor_id)
         return EventRow(community_id, int(act.kind), actor_id, target_id, int(when.timestamp()),
                         act.channel, act.source, act.weight)
 
@@ -146,12 +203,16 @@ class Ingestor:
 
     def _sync_privacy(self) -> None:
         """After a forget, wipe or purge deleted rows, cached ids may point at nothing."""
-        generation = self.store.privacy.generation
-        if generation != self._privacy_generation:
+        gate = self.store.privacy
+        if gate.generation != self._privacy_generation:
             self._communities.clear()
             self._accounts.clear()
             self._members.clear()
-            self._privacy_generation = generation
+            self._forget_ready()
+            self._privacy_generation = gate.generation
+        if gate.consent_version != self._consent_version:
+            self._forget_ready()
+            self._consent_version = gate.consent_version
 
     async def _resolve(self, batch: list[Activity]) -> None:
         await self.store.privacy.ensure_loaded()
@@ -189,6 +250,8 @@ class Ingestor:
         for key, account_id in ids.items():
             person = people[key][0]
             old = self._accounts.get(key)
+            if old is not None:
+                self._forget_ready()  # someone ready under their old name no longer is
             if not person.display_name and old is not None and old[1].display_name:
                 # A bare reference keeps what we know by name; only the handle is news.
                 person = replace(old[1], handle=person.handle or old[1].handle)
@@ -214,6 +277,8 @@ class Ingestor:
             [(c, a, name, seen) for (c, a), (name, seen) in members.items()])
         for mkey, (name, _) in members.items():
             if name is not None or mkey not in self._members:
+                if mkey in self._members:
+                    self._forget_ready()
                 self._members[mkey] = name
         accounts = self._accounts
         rows = []
@@ -226,3 +291,9 @@ class Ingestor:
                 accounts[(act.actor.platform, act.actor.external_id)][0], target_id,
                 int(act.when.timestamp()), act.channel, act.source, act.weight))
         self.writer.submit(rows)
+
+
+def _epoch_seconds(when: datetime) -> int:
+    if when.tzinfo is None:
+        raise ValueError("activity timestamps must be timezone-aware")
+    return int(when.timestamp())

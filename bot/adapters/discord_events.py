@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
+from bot.adapters.discord_fastlane import FastLane
 from bot.adapters.discord_ingest import PLATFORM, GatewayTranslator, PendingReply, Removal
 from bot.app import KloutApp
 from bot.storage.guild_settings import GuildSettings
@@ -30,9 +31,13 @@ INGESTED_EVENTS = (
 
 class GatewayEvents:
     def __init__(self, app: KloutApp, bot_user_id: str,
-                 parent_of: Callable[[str], str | None] = lambda _c: None) -> None:
+                 parent_of: Callable[[str], str | None] = lambda _c: None, *,
+                 fast_lane: bool = True) -> None:
         self.app = app
         self.translator = GatewayTranslator(bot_user_id, self.settings_for, parent_of)
+        # Off only to compare it with the full path (tests/discord/test_fastlane.py).
+        self.fast = FastLane(self.translator, app.ingestor, self.settings_for,
+                             enabled=fast_lane)
         # Each handler returns True when it is done, False when a task will report.
         self._handlers: dict[str, Callable[[JSON], bool]] = {
             "MESSAGE_CREATE": self._message,
@@ -106,6 +111,11 @@ class GatewayEvents:
 
     # -- handlers -------------------------------------------------------------------
     def _message(self, data: JSON) -> bool:
+        rows = self.fast.message(data)
+        if rows is not None:
+            if rows:
+                self.app.writer.submit(rows)
+            return True
         acts, pending = self.translator.message(data)
         if acts:
             self.app.ingestor.submit(acts)
@@ -115,7 +125,13 @@ class GatewayEvents:
         return False
 
     def _reaction_add(self, data: JSON) -> bool:
-        act = self.translator.reaction_add(data, self.app.clock.now())
+        now = self.app.clock.now()
+        rows = self.fast.reaction_add(data, int(now.timestamp()))
+        if rows is not None:
+            if rows:
+                self.app.writer.submit(rows)
+            return True
+        act = self.translator.reaction_add(data, now)
         if act is not None:
             self.app.ingestor.submit((act,))
         return True

@@ -38,7 +38,8 @@ class Storage:
         self.backfill = BackfillRepository(self.db)
         self.role_grants = RoleGrantRepository(self.db)
         self.card_state = CardStateRepository(self.db)
-        self.privacy = PrivacyRepository(self.db, self.accounts, self.communities)
+        self.privacy = PrivacyRepository(self.db, self.accounts, self.communities,
+                                         self.events)
 
     async def __aenter__(self) -> Storage:
         await self.db.open()

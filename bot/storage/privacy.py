@@ -25,6 +25,7 @@ import aiosqlite
 
 from bot.storage.accounts import AccountRepository, CommunityRepository
 from bot.storage.db import Database
+from bot.storage.events import EventRepository
 from bot.storage.models import Account
 from commands.privacy_types import Footprint
 
@@ -77,7 +78,8 @@ NOT_PERSONAL_TABLES = frozenset({
 })
 
 _VERDICT_CACHE = 200_000
-_OWN_TABLES = ("events", "scores", "score_history", "members", "account_links", "link_codes")
+_OWN_TABLES = ("events", "event_inbox", "scores", "score_history", "members", "account_links",
+               "link_codes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +118,11 @@ class LinkConflict(Exception):
 
 class PrivacyRepository:
     def __init__(self, db: Database, accounts: AccountRepository,
-                 communities: CommunityRepository) -> None:
+                 communities: CommunityRepository, events: EventRepository) -> None:
         self.db = db
+        # Events still in the ingestion inbox are folded in before they are counted,
+        # exported or deleted, so every answer here covers them too.
+        self.events = events
         self.accounts = accounts
         self.communities = communities
         self._salt: bytes | None = None
@@ -129,6 +134,9 @@ class PrivacyRepository:
         # Bumped whenever accounts or communities are deleted, so caches of their ids
         # elsewhere (the ingestor's) know to start over.
         self.generation = 0
+        # Bumped whenever anyone's consent changes (opt-out, forget, tombstones), so
+        # caches of verdicts elsewhere (the ingestor's ready people) start over.
+        self.consent_version = 0
         # Bumped on every change to who may be shown or how accounts link (opt-outs,
         # tombstones, forgets, wipes, links), and the listeners told, so score-card
         # caches start over (and let go of names a forget deleted).
@@ -156,7 +164,7 @@ class PrivacyRepository:
         self._opted_out = {(str(r[0]), str(r[1])) for r in opted}
         self._forgotten = {bytes(r[0]) for r in await self.db.fetchall(
             "SELECT digest FROM forgotten")}
-        self._verdicts.clear()
+        self._consent_changed()
         self._loaded = True
         self._changed()
 
@@ -197,6 +205,10 @@ class PrivacyRepository:
         message = purpose.encode() + b"\x00" + nonce.encode()
         return hmac.new(self._salt, message, hashlib.sha256).digest()[:length]
 
+    def _consent_changed(self) -> None:
+        self._verdicts.clear()
+        self.consent_version += 1
+
     # -- opt-out -----------------------------------------------------------------
     async def set_opted_out(self, accounts: Sequence[Account], opted_out: bool) -> None:
         await self.ensure_loaded()
@@ -212,7 +224,7 @@ class PrivacyRepository:
                 self._opted_out.add((a.platform, a.external_id))
             else:
                 self._opted_out.discard((a.platform, a.external_id))
-        self._verdicts.clear()
+        self._consent_changed()
         self._changed()
 
     async def lift_tombstone(self, platform: str, external_id: str) -> bool:
@@ -223,7 +235,7 @@ class PrivacyRepository:
             return False
         await self.db.execute("DELETE FROM forgotten WHERE digest = ?", (digest,))
         self._forgotten.discard(digest)
-        self._verdicts.clear()
+        self._consent_changed()
         self._changed()
         return True
 
@@ -234,11 +246,12 @@ class PrivacyRepository:
         await self.db.execute("INSERT OR IGNORE INTO forgotten (digest) VALUES (?)", (digest,))
         self._forgotten.add(digest)
         self._opted_out.discard((platform, external_id))
-        self._verdicts.clear()
+        self._consent_changed()
         self._changed()
 
     # -- a person's footprint, and forgetting it ---------------------------------
     async def footprint(self, accounts: Sequence[Account]) -> Footprint:
+        await self.events.fold()
         ids = [a.id for a in accounts]
         if not ids:
             return Footprint()
@@ -286,7 +299,7 @@ class PrivacyRepository:
         them: anything submitted meanwhile is dropped instead of outliving the delete."""
         for a in accounts:
             self._forgotten.add(self.digest(a.platform, a.external_id))
-        self._verdicts.clear()
+        self._consent_changed()
         self._changed()
 
     async def forget(self, accounts: Sequence[Account]) -> Footprint:
@@ -325,7 +338,7 @@ class PrivacyRepository:
             self._forgotten.add(self.digest(a.platform, a.external_id))
             self._opted_out.discard((a.platform, a.external_id))
             self.accounts.drop_cached(a.platform, a.external_id)
-        self._verdicts.clear()
+        self._consent_changed()
         self.generation += 1
         self._changed()
         return before
@@ -335,6 +348,7 @@ class PrivacyRepository:
                           ) -> list[tuple[int, CommunityRow, str | None, int | None]]:
         """(account_id, community, display name there, last seen) for every community
         holding anything about these accounts."""
+        await self.events.fold()
         if not account_ids:
             return []
         m = _marks(account_ids)
@@ -356,6 +370,7 @@ class PrivacyRepository:
                         ) -> list[tuple[int, int, int, int, str, str]]:
         """(actor_id, target_id, kind, ts, channel, source) of events this account made or
         received in one community, oldest first."""
+        await self.events.fold()
         rows = await self.db.fetchall(
             "SELECT actor_id, target_id, kind, ts, channel, source FROM events "
             "WHERE community_id = ? AND (actor_id = ? OR target_id = ?) ORDER BY ts, id",
@@ -471,6 +486,8 @@ class PrivacyRepository:
         return CommunityRow(int(row[0]), row[1], row[2], row[3], row[4]) if row else None
 
     async def community_footprint(self, community_id: int) -> Footprint:
+        await self.events.fold()
+
         async def one(sql: str) -> int:
             row = await self.db.fetchone(sql, (community_id,))
             return int(row[0]) if row else 0
@@ -531,6 +548,7 @@ class PrivacyRepository:
     async def prune_events(self, before_ts: int, batch: int = 5_000) -> int:
         """Delete events older than `before_ts`, a batch per transaction so ingestion
         never waits long; returns how many went."""
+        await self.events.fold()
         total = 0
         for community_id in [int(r[0]) for r in await self.db.fetchall(
                 "SELECT id FROM communities")]:
