@@ -18,7 +18,7 @@ from scoring.kinds import KIND_NAMES, Kind
 
 # Bump whenever a default constant, the formula or the score scale changes, so
 # stored scores from different models are never compared silently.
-MODEL_VERSION = "2026.11-2"
+MODEL_VERSION = "2026.11-3"
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,7 @@ def score_arrays(
     matrix = transfer_matrix(graph)
     distinct = np.diff(graph.amount.indptr).astype(np.int64)
     ts = np.asarray(interactions.ts, dtype=np.float64)[keep]
-    base = member_base(actor, target, ts, distinct, n, now_s, config)
+    base = member_base(actor, target, ts, distinct, n, now_s, config, facts.created)
     del ts
     if on_stage is not None:
         on_stage("aggregate")
@@ -213,8 +213,9 @@ def _check_shapes(interactions: InteractionArrays, facts: AccountFacts) -> None:
             raise ValueError(f"interactions.{name} must have shape ({size},)")
     if interactions.platform is not None and size and np.asarray(interactions.platform).min() < 0:
         raise ValueError("interactions.platform codes must be >= 0")
-    for name in ("is_bot", "followers", "listed"):
-        if np.asarray(getattr(facts, name)).shape != (n,):
+    for name in ("is_bot", "followers", "listed", "created"):
+        value = getattr(facts, name)
+        if value is not None and np.asarray(value).shape != (n,):
             raise ValueError(f"facts.{name} must have shape ({n},)")
     if size:
         actor = np.asarray(interactions.actor)
@@ -323,11 +324,16 @@ def _arrays_from_events(
 def _facts_from_profiles(
     profiles: list[Profile], index: Mapping[str, int], link: Mapping[str, str]
 ) -> AccountFacts:
-    """Linked accounts add their audiences; any bot account makes the person a bot."""
+    """Linked accounts add their audiences; any bot account makes the person a bot; the
+    oldest linked account's creation time is the person's."""
     facts = AccountFacts.unknown(len(index))
+    created = np.full(len(index), np.nan)
+    facts.created = created
     for p in profiles:
         i = index[link.get(p.user, p.user)]
         facts.is_bot[i] |= bool(p.bot)
+        if p.created is not None and math.isfinite(p.created):
+            created[i] = np.fmin(created[i], p.created)
         for name in ("followers", "listed"):
             value = getattr(p, name)
             if value is not None and math.isfinite(value) and value >= 0:

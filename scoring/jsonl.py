@@ -5,7 +5,10 @@ One JSON object per line. Events:
    "platform": "discord", "community": "guild-1", "weight": 1.0}
 `target` is omitted (or null) only for "message". `ts` is ISO 8601 with a UTC
 offset, or epoch seconds. Profiles (account facts):
-  {"kind": "profile", "actor": "bob", "bot": false, "followers": 120, "listed": 3}
+  {"kind": "profile", "actor": "bob", "bot": false, "followers": 120, "listed": 3,
+   "created": "2019-04-02T10:00:00Z"}
+`created` (optional, ISO 8601 with offset or epoch seconds) is when the account was
+created on its platform: tenure evidence for the earned base.
 Every malformed line is reported with its number and skipped; nothing raises.
 """
 
@@ -110,6 +113,7 @@ def _record(obj: dict[str, Any]) -> Interaction | Profile:
             bot=_bool(obj, "bot"),
             followers=_count(obj, "followers"),
             listed=_count(obj, "listed"),
+            created=_created(obj),
         )
     try:
         kind = Kind.parse(kind_text)
@@ -133,28 +137,36 @@ def _record(obj: dict[str, Any]) -> Interaction | Profile:
     )
 
 
-def parse_timestamp(value: Any) -> float:
+def parse_timestamp(value: Any, field_name: str = "ts") -> float:
     """Epoch seconds from an ISO 8601 string with offset or a number of epoch seconds."""
+    key = f'"{field_name}"'
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise _LineError(
-            f'"ts" must be an ISO 8601 string or epoch seconds, got {_type_name(value)}'
+            f"{key} must be an ISO 8601 string or epoch seconds, got {_type_name(value)}"
         )
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise _LineError(f'"ts" {value[:40]!r} is not an ISO 8601 timestamp') from None
+            raise _LineError(f"{key} {value[:40]!r} is not an ISO 8601 timestamp") from None
         if moment.tzinfo is None or moment.utcoffset() is None:
             raise _LineError(
-                f'"ts" {value[:40]!r} has no UTC offset; add "Z" or "+00:00" so it is unambiguous'
+                f"{key} {value[:40]!r} has no UTC offset; add \"Z\" or \"+00:00\" so it is "
+                "unambiguous"
             )
         return moment.timestamp()
     seconds = float(value)
     if not math.isfinite(seconds) or seconds < 0:
-        raise _LineError(f'"ts" {value!r} is not a valid epoch time')
+        raise _LineError(f"{key} {value!r} is not a valid epoch time")
     if seconds > MAX_EPOCH:
-        raise _LineError(f'"ts" {value!r} is too large for epoch seconds (milliseconds?)')
+        raise _LineError(f"{key} {value!r} is too large for epoch seconds (milliseconds?)")
     return seconds
+
+
+def _created(obj: dict[str, Any]) -> float | None:
+    """The account's creation time on its platform (optional; null means unknown)."""
+    value = obj.get("created")
+    return None if value is None else parse_timestamp(value, "created")
 
 
 def id_problem(value: Any) -> str | None:

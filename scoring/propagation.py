@@ -94,14 +94,19 @@ def member_base(
     n: int,
     now: float,
     config: ScoringConfig,
+    created: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Earned base b per user, from the counted events only (the teleport of TrustRank).
+    """Earned base b per user, from the counted events and the account's creation time
+    (the teleport of TrustRank).
 
     b = floor + (1 - floor) * min(1, tenure / trust_days) * min(1, fans / trust_actors),
-    where tenure is now minus the user's first counted event (given or received) and
-    fans is the number of distinct others who acted on the user. Both only grow when
-    an event is added, so the base never drops when someone acts on you. Neither can
-    be granted by the account itself: time cannot be bought, and fans are other accounts.
+    where tenure is now minus the earliest evidence the account existed: its first
+    counted event (given or received) or its creation time on the platform (`created`,
+    epoch seconds, NaN when unknown), whichever is older. fans is the number of
+    distinct others who acted on the user. Both only grow when an event is added, so
+    the base never drops when someone acts on you. Neither can be granted by the
+    account itself: time cannot be bought (a creation time comes from the platform,
+    and a throwaway's is recent), and fans are other accounts.
     """
     floor = config.trust_floor
     if floor >= 1.0:
@@ -111,6 +116,9 @@ def member_base(
         first = np.full(n, float(now))
         np.minimum.at(first, actor, ts)
         np.minimum.at(first, target, ts)
+        if created is not None:
+            # fmin ignores NaN (unknown); a creation time after now counts as now.
+            np.fmin(first, np.asarray(created, dtype=np.float64), out=first)
         tenure = np.subtract(now, first, out=first)
         tenure *= 1.0 / (config.trust_days * DAY)
         np.minimum(tenure, 1.0, out=tenure)

@@ -33,17 +33,23 @@ class InteractionArrays:
 
 @dataclass
 class AccountFacts:
-    """Per-user facts, aligned with user indices. followers/listed are NaN when unknown."""
+    """Per-user facts, aligned with user indices. followers/listed are NaN when unknown.
+
+    `created` is when the account was created on its platform (epoch seconds, NaN
+    when unknown, None when unknown for everyone): tenure evidence that the platform
+    vouches for, so an old account new to a community is not treated as a throwaway.
+    """
 
     is_bot: np.ndarray
     followers: np.ndarray
     listed: np.ndarray
+    created: np.ndarray | None = None
 
     @classmethod
     def unknown(cls, n_users: int) -> AccountFacts:
-        """Nobody is a bot and no audience is known."""
+        """Nobody is a bot, no audience and no creation time is known."""
         nan = np.full(n_users, np.nan)
-        return cls(np.zeros(n_users, dtype=bool), nan, nan.copy())
+        return cls(np.zeros(n_users, dtype=bool), nan, nan.copy(), nan.copy())
 
 
 @dataclass
@@ -93,6 +99,8 @@ class Profile:
     bot: bool = False
     followers: int | None = None
     listed: int | None = None
+    # When the account was created on its platform (epoch seconds), if known.
+    created: float | None = None
 
 
 @dataclass(frozen=True)

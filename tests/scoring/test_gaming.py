@@ -3,12 +3,15 @@
 Every attacker is planted next to a 300-member power-law community and judged by the
 rank it would take among the real members (1 = above all of them), never by a
 hard-coded score. "Top 10%" is the community's own top 30.
+
+Every account has a creation time, as on Discord and X: the real members' accounts
+are one to six years old, throwaways were created when their attack began.
 """
 
 import numpy as np
 import pytest
 
-from scoring import InteractionArrays, Kind, score_arrays
+from scoring import AccountFacts, InteractionArrays, Kind, score_arrays
 from scoring.synthetic import DEFAULT_NOW, power_law_community
 
 from .helpers import DAY, concat
@@ -17,6 +20,7 @@ N = 300
 TOP_10 = N // 10
 SEEDS = (0, 1, 2)
 EIGHT_WEEKS = 56 * DAY
+YEAR = 365 * DAY
 
 
 def _acts(actor, target, reps: int, newest: float, span: float) -> InteractionArrays:
@@ -54,10 +58,18 @@ def _rank(raw: np.ndarray, who: np.ndarray | int) -> int:
     return 1 + int((raw[:N] > best).sum())
 
 
-def _world(seed: int, *parts: InteractionArrays, extra: int):
+def _world(seed: int, *parts: InteractionArrays, extra: int,
+           created: tuple[tuple[np.ndarray | int, float], ...] = ()):
+    """Score the community with `parts` added. Real members' accounts are 1-6 years old;
+    `created` gives (accounts, age in seconds) for the planted ones, old by default."""
     community = power_law_community(N, 9000, seed=seed)
     world = concat(community, *parts, n_users=N + extra)
-    return score_arrays(world, None, DEFAULT_NOW), community
+    facts = AccountFacts.unknown(N + extra)
+    rng = np.random.default_rng(seed)
+    facts.created = DEFAULT_NOW - rng.uniform(1, 6, N + extra) * YEAR
+    for who, age in created:
+        facts.created[who] = DEFAULT_NOW - age
+    return score_arrays(world, facts, DEFAULT_NOW), community
 
 
 def _genuine_fans(community: InteractionArrays, count: int, seed: int) -> np.ndarray:
@@ -84,7 +96,7 @@ def test_a_sybil_star_does_not_buy_a_top_rank(seed, sybils, age):
     throwaways = np.arange(N + 1, N + 1 + sybils)
     span = DAY if age == "brand new" else EIGHT_WEEKS
     attack = _acts(throwaways, np.full(sybils, star), 3, DEFAULT_NOW, span)
-    result, community = _world(seed, attack, extra=1 + sybils)
+    result, community = _world(seed, attack, extra=1 + sybils, created=((throwaways, span),))
     genuine = N + 1 + sybils
     fans = _genuine_fans(community, 30, seed)
     honest, _ = _world(seed, _one_each(fans, genuine, EIGHT_WEEKS),
@@ -102,9 +114,24 @@ def test_a_new_closed_ring_lands_in_the_bottom_half(seed, size):
     """Accounts that appeared this week and only reply to each other, at 10x the
     community's busiest pace, stay below the community's median member."""
     ring = np.arange(N, N + size)
-    result, _ = _world(seed, _ring(ring, 100, DEFAULT_NOW, 2 * DAY), extra=size)
+    new = ((ring, 2 * DAY),)
+    result, _ = _world(seed, _ring(ring, 100, DEFAULT_NOW, 2 * DAY), extra=size, created=new)
     assert _rank(result.raw, ring) > N // 2
-    more, _ = _world(seed, _ring(ring, 1000, DEFAULT_NOW, 2 * DAY), extra=size)
+    more, _ = _world(seed, _ring(ring, 1000, DEFAULT_NOW, 2 * DAY), extra=size, created=new)
+    assert np.all(more.raw[ring] <= result.raw[ring] * (1 + 1e-9))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("size", [10, 30, 100])
+def test_a_ring_of_aged_accounts_trading_for_two_days_stays_out_of_the_top(seed, size):
+    """Bought or dormant old accounts have their tenure at once, so a ring of them that
+    starts trading today is bounded only by the clique value, like an old ring: outside
+    the community's top 10%, and 10x more trading does not raise it."""
+    ring = np.arange(N, N + size)
+    aged = ((ring, 3 * YEAR),)
+    result, _ = _world(seed, _ring(ring, 100, DEFAULT_NOW, 2 * DAY), extra=size, created=aged)
+    assert _rank(result.raw, ring) > TOP_10
+    more, _ = _world(seed, _ring(ring, 1000, DEFAULT_NOW, 2 * DAY), extra=size, created=aged)
     assert np.all(more.raw[ring] <= result.raw[ring] * (1 + 1e-9))
 
 
@@ -115,9 +142,10 @@ def test_an_old_closed_ring_stays_out_of_the_top_ten_percent(seed, size):
     clique value (docs/scoring.md, "Rings"), which stays below the community's top 10%,
     and trading 10x more does not raise it."""
     ring = np.arange(N, N + size)
-    result, _ = _world(seed, _ring(ring, 100, DEFAULT_NOW, EIGHT_WEEKS), extra=size)
+    old = ((ring, EIGHT_WEEKS),)
+    result, _ = _world(seed, _ring(ring, 100, DEFAULT_NOW, EIGHT_WEEKS), extra=size, created=old)
     assert _rank(result.raw, ring) > TOP_10
-    more, _ = _world(seed, _ring(ring, 1000, DEFAULT_NOW, EIGHT_WEEKS), extra=size)
+    more, _ = _world(seed, _ring(ring, 1000, DEFAULT_NOW, EIGHT_WEEKS), extra=size, created=old)
     assert np.all(more.score[ring] <= result.score[ring])
     assert np.all(more.raw[ring] <= result.raw[ring] * (1 + 1e-9))
 
@@ -135,7 +163,7 @@ def test_a_sybil_star_attached_to_a_ring(seed, age):
         _acts(ring, np.full(30, star), 100, DEFAULT_NOW, span),
         n_users=N + 31,
     )
-    result, _ = _world(seed, attack, extra=31)
+    result, _ = _world(seed, attack, extra=31, created=((ring, span),))
     assert _rank(result.raw, star) > TOP_10
     assert _rank(result.raw, ring) > TOP_10
     if age == "brand new":

@@ -77,6 +77,12 @@ BAD = [
     ('{"kind": "profile", "actor": "a", "bot": "yes"}', '"bot" must be true or false'),
     ('{"kind": "profile", "actor": "a", "followers": -3}', '"followers" must be a whole number'),
     ('{"kind": "profile", "actor": "a", "listed": 2.5}', '"listed" must be a whole number'),
+    ('{"kind": "profile", "actor": "a", "created": "2019-04-02"}', '"created" \'2019-04-02\' has'),
+    ('{"kind": "profile", "actor": "a", "created": "last year"}', '"created" \'last year\' is not'),
+    ('{"kind": "profile", "actor": "a", "created": 1554199200000}', '"created" 1554199200000 is'),
+    ('{"kind": "profile", "actor": "a", "created": -1}', '"created" -1 is not a valid'),
+    ('{"kind": "profile", "actor": "a", "created": [2019]}', '"created" must be an ISO 8601'),
+    ('{"kind": "profile", "actor": "a", "created": true}', '"created" must be an ISO 8601'),
     ("[" * 100_000 + "]" * 100_000, "JSON"),
 ]
 
@@ -107,6 +113,38 @@ def test_bytes_lines_invalid_utf8_and_bom():
 def test_unicode_ids_that_are_fine():
     for ok in ("ünïcødé", "用户", "😀", "123456789012345678"):
         assert id_problem(ok) is None
+
+
+def test_profile_creation_time_as_iso_or_epoch_or_absent():
+    res = parse_lines([
+        '{"kind": "profile", "actor": "a", "created": "2019-04-02T10:00:00Z"}',
+        '{"kind": "profile", "actor": "b", "created": 1554199200}',
+        '{"kind": "profile", "actor": "c", "created": null}',
+        '{"kind": "profile", "actor": "d"}',
+    ])  # fmt: skip
+    assert res.problems == []
+    assert [p.created for p in res.profiles] == [1554199200.0, 1554199200.0, None, None]
+
+
+def test_cli_creation_times_lift_members_of_a_new_server():
+    """Everyone first seen today: without creation times their replies carry the trust
+    floor; with old accounts the same lines score higher, and a bad date is reported
+    with its line number while the rest is scored."""
+    names = ["ann", "ben", "cat", "dan"]
+    events = [
+        json.dumps({"kind": "reply", "actor": a, "target": t, "ts": "2026-10-31T12:00:00Z"})
+        for a in names for t in names if a != t
+    ]  # fmt: skip
+    profiles = [json.dumps({"kind": "profile", "actor": n, "created": "2018-01-01T00:00:00Z"})
+                for n in names]  # fmt: skip
+    bad = '{"kind": "profile", "actor": "ann", "created": "soon"}'
+    before = {json.loads(x)["user"]: json.loads(x)["score"] for x in run_score_cli(events, NOW)[0]}
+    out = run_score_cli([*events, *profiles, bad], NOW)
+    after = {json.loads(x)["user"]: json.loads(x)["score"] for x in out.output}
+    assert out.exit_code == 0
+    assert out.problems == [f"line {len(events) + len(profiles) + 1}: \"created\" 'soon' is "
+                            "not an ISO 8601 timestamp"]  # fmt: skip
+    assert all(after[n] > before[n] for n in names)
 
 
 def test_parse_timestamp_forms():

@@ -48,6 +48,9 @@ profiles = st.lists(
         bot=st.booleans().map(lambda b: b and False),  # bots tested separately below
         followers=st.one_of(st.none(), st.integers(0, 10**8)),
         listed=st.one_of(st.none(), st.integers(0, 10**5)),
+        # Creation times from years ago to after now (clock skew); unknown too.
+        created=st.one_of(st.none(), st.floats(-1000, 5, allow_nan=False).map(
+            lambda days: NOW - days * DAY)),
     ),
     max_size=3,
 )
