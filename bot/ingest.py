@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from bot.storage import EventRow, EventWriter, Storage
+from bot.storage.accounts import AccountUpsert
 from commands.types import Person
 from scoring.kinds import Kind
 
@@ -234,7 +235,7 @@ class Ingestor:
                 # A named mention beats a bare reference to the same account.
                 if current is None or (person.display_name and not current[0].display_name):
                     people[key] = (person, seen)
-        upserts: list[tuple[str, str, str | None, str | None, bool | None, int | None]] = []
+        upserts: list[AccountUpsert] = []
         for key, (person, seen) in people.items():
             known = self._accounts.get(key)
             if known is not None and (known[1] == person or (
@@ -242,10 +243,10 @@ class Ingestor:
                 continue
             if person.display_name:
                 upserts.append((person.platform, person.external_id, person.display_name,
-                                person.handle, person.is_bot, seen))
+                                person.handle, person.is_bot, seen, person.created_at))
             else:
                 upserts.append((person.platform, person.external_id, None, person.handle,
-                                None, seen))
+                                None, seen, person.created_at))
         ids = await self.store.accounts.upsert_many(upserts)
         for key, account_id in ids.items():
             person = people[key][0]

@@ -17,6 +17,8 @@ class Person:
     display_name: str
     handle: str | None = None
     is_bot: bool = False
+    # When the platform says the account was created (epoch seconds), if it says.
+    created_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

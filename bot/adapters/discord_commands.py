@@ -13,6 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.adapters.discord_ingest import snowflake_seconds
 from bot.adapters.discord_reply import NO_PINGS, describe_http_error, message_kwargs
 from bot.render import Rendered
 from commands.errors import UserError
@@ -31,7 +32,8 @@ WEEKDAY_CHOICES = [app_commands.Choice(name=d, value=d[:3].lower()) for d in (
 
 def person_of(user: discord.abc.User) -> Person:
     """Member.display_name is the server nickname, else the global name, else the username."""
-    return Person(PLATFORM, str(user.id), user.display_name, handle=user.name, is_bot=user.bot)
+    return Person(PLATFORM, str(user.id), user.display_name, handle=user.name, is_bot=user.bot,
+                  created_at=snowflake_seconds(user.id))
 
 
 class KloutCommands(commands.Cog):

@@ -46,6 +46,15 @@ def snowflake_time(snowflake: int | str) -> datetime:
     return datetime.fromtimestamp(((int(snowflake) >> 22) + DISCORD_EPOCH_MS) / 1000, UTC)
 
 
+def snowflake_seconds(snowflake: int | str) -> int | None:
+    """When a Discord id was created, in whole epoch seconds (None if it is no id)."""
+    try:
+        value = int(snowflake)
+    except (TypeError, ValueError):
+        return None
+    return ((value >> 22) + DISCORD_EPOCH_MS) // 1000 if value > 0 else None
+
+
 def time_snowflake(when: datetime) -> int:
     """The smallest id created at `when` (for history windows)."""
     return max(0, int(when.timestamp() * 1000) - DISCORD_EPOCH_MS) << 22
@@ -105,8 +114,10 @@ class GatewayTranslator:
         if found is None:
             if len(self._people) >= _PERSON_CACHE_LIMIT:
                 self._people.clear()
+            # The id says when the account was created: tenure evidence for scoring.
             found = Person(PLATFORM, uid, display_name(user, member),
-                           handle=user.get("username"), is_bot=bot)
+                           handle=user.get("username"), is_bot=bot,
+                           created_at=snowflake_seconds(uid))
             self._people[key] = found
             if bot:
                 self.known_bots.add(uid)
@@ -119,7 +130,8 @@ class GatewayTranslator:
         if found is None:
             if len(self._people) >= _PERSON_CACHE_LIMIT:
                 self._people.clear()
-            found = Person(PLATFORM, user_id, "", handle=handle)
+            found = Person(PLATFORM, user_id, "", handle=handle,
+                           created_at=snowflake_seconds(user_id))
             self._people[key] = found
         return found
 

@@ -44,7 +44,7 @@ from bot.adapters.x_mentions import (
     time_of,
     x_person,
 )
-from bot.adapters.x_profiles import XProfiles
+from bot.adapters.x_profiles import XProfiles, created_seconds
 from bot.adapters.x_reply import ReplyComposer
 from bot.adapters.x_spend import PRICES, BudgetExceeded, SpendTracker
 from bot.adapters.x_transport import close_client, make_async_client
@@ -340,7 +340,7 @@ class TwitterAdapter:
         worth less than an answer, so a lookup X refuses or the budget cannot cover is
         skipped with a log line, and the mentions are answered all the same."""
         wanted = list(dict.fromkeys(s.quoted_id for s in quotes if s.quoted_id))
-        authors: dict[str, tuple[str, str]] = {}
+        authors: dict[str, tuple[str, str, int | None]] = {}
         for start in range(0, len(wanted), BATCH_MAX):
             chunk = wanted[start:start + BATCH_MAX]
             try:
@@ -350,11 +350,13 @@ class TwitterAdapter:
                 log.warning("X quoted-post lookup skipped (%s); %s quotes not counted",
                             exc, len(chunk))
                 continue
-            names = {str(u["id"]): str(u.get("username", "")) for u in page.users}
+            users = {str(u["id"]): u for u in page.users}
             for post in page.data:
                 author = str(post.get("author_id", ""))
                 if author and author != self.bot_id:
-                    authors[str(post["id"])] = (author, names.get(author, ""))
+                    user = users.get(author, {})
+                    authors[str(post["id"])] = (author, str(user.get("username", "")),
+                                                created_seconds(user))
         found = []
         for seen in quotes:
             if seen.quoted_id in authors:

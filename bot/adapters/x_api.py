@@ -41,8 +41,9 @@ Sleep = Callable[[float], Awaitable[None]]
 
 MENTION_TWEET_FIELDS = ["author_id", "created_at", "conversation_id", "in_reply_to_user_id",
                         "referenced_tweets", "entities"]
-# most_recent_tweet_id costs nothing extra and lets the engagement probe read one post.
-USER_FIELDS = ["public_metrics", "protected", "most_recent_tweet_id"]
+# most_recent_tweet_id costs nothing extra and lets the engagement probe read one post;
+# created_at neither, and dates the account for the earned base (docs/scoring.md).
+USER_FIELDS = ["public_metrics", "protected", "most_recent_tweet_id", "created_at"]
 SAMPLE_TWEET_FIELDS = ["author_id", "public_metrics", "entities"]
 PROBE_TWEET_FIELDS = ["author_id", "public_metrics", "entities", "referenced_tweets"]
 OWN_TWEET_FIELDS = ["author_id", "created_at", "referenced_tweets", "text"]
@@ -265,7 +266,8 @@ class XApi:
         await self.spend.check((PRICES["post_read"] + PRICES["user_read"]) * len(ids),
                                f"looking up {len(ids)} quoted posts", keep=self.keep)
         response = await self._call("GET /2/tweets", lambda: self.client.get_tweets(
-            ids, user_auth=True, expansions=["author_id"], tweet_fields=["author_id"]))
+            ids, user_auth=True, expansions=["author_id"], tweet_fields=["author_id"],
+            user_fields=["created_at"]))
         page = _page(response)
         await self._bill_posts(page.data)
         await self._bill_users(page.users)

@@ -43,11 +43,13 @@ def time_of(post_id: str | int) -> datetime:
     return datetime.fromtimestamp(((int(post_id) >> 22) + TWEPOCH_MS) / 1000, tz=UTC)
 
 
-def x_person(user_id: str, username: str) -> Person:
+def x_person(user_id: str, username: str, created_at: int | None = None) -> Person:
     """People on X are shown by handle (written without "@" by the renderer). Without a
     username (a mention's author is not expanded) it is a bare reference: the names
-    already stored are kept, and a later profile lookup fills them in."""
-    return Person(PLATFORM, user_id, username, handle=username or None)
+    already stored are kept, and a later profile lookup fills them in. `created_at` is
+    the account's creation time when a user object that was fetched anyway had it."""
+    return Person(PLATFORM, user_id, username, handle=username or None,
+                  created_at=created_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +61,15 @@ class SeenMention:
     when: datetime
     quoted_id: str | None = None
 
-    def quote_activity(self, quoted_author_id: str, username: str) -> Activity | None:
+    def quote_activity(self, quoted_author_id: str, username: str,
+                       created_at: int | None = None) -> Activity | None:
         """The QUOTE on the quoted post's author (none for quoting oneself or the bot)."""
         row = self.row
         if quoted_author_id in ("", row.author_id):
             return None
         return Activity(PLATFORM, COMMUNITY, x_person(row.author_id, row.author_handle),
-                        Kind.QUOTE, self.when, x_person(quoted_author_id, username),
+                        Kind.QUOTE, self.when,
+                        x_person(quoted_author_id, username, created_at),
                         row.conversation_id, row.post_id)
 
     def activities(self) -> list[Activity]:

@@ -67,6 +67,18 @@ def _metric(metrics: dict[str, Any], *names: str) -> float:
     return 0.0
 
 
+def created_seconds(user: dict[str, Any]) -> int | None:
+    """When X says the account was created (epoch seconds); None if absent or garbled."""
+    value = user.get("created_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return int(when.timestamp()) if when.tzinfo is not None else None
+
+
 def profile_from_user(user: dict[str, Any], at: int) -> ProfileRow:
     metrics = user.get("public_metrics") or {}
     followers = metrics.get("followers_count")
@@ -110,13 +122,14 @@ class XProfiles:
         """Keep profiles a response returned anyway (mention authors) and feed the
         audience prior of observed scores; nothing of people who withdrew consent."""
         at = int(self.clock.now().timestamp())
-        rows = [profile_from_user(u, at) for u in users
-                if u.get("id") and not await self.blocked(str(u["id"]))]
+        kept = [u for u in users if u.get("id") and not await self.blocked(str(u["id"]))]
+        rows = [profile_from_user(u, at) for u in kept]
         await self.repo.put_profiles(rows)
-        for row in rows:
+        for user, row in zip(kept, rows, strict=True):
             account_id = await self.store.accounts.ensure(
                 PLATFORM, row.user_id, display_name=row.username, handle=row.username)
-            await self.store.accounts.set_audience(account_id, row.followers, row.listed)
+            await self.store.accounts.set_audience(account_id, row.followers, row.listed,
+                                                   created_seconds(user))
 
     async def _store_lookup(self, page: Page, asked: Sequence[str], by: str) -> None:
         await self.remember(page.users or page.data)

@@ -71,6 +71,7 @@ async def build_export(store: Storage, accounts: list[Account], now: datetime
             "platform": a.platform, "id": a.external_id, "handle": a.handle,
             "display_name": a.display_name, "is_bot": a.is_bot, "followers": a.followers,
             "listed": a.listed, "opted_out": a.opted_out,
+            "created_at": _iso(a.created_at),
         } for a in accounts],
         "linked_accounts": [{
             "platform": link.platform, "id": link.linked.external_id,

@@ -78,7 +78,8 @@ class Rescorer:
                                    graph.weight)
         # Seconds of numpy work: off the event loop, so the bot keeps answering meanwhile.
         result = await asyncio.to_thread(
-            score_arrays, arrays, AccountFacts(facts.is_bot, facts.followers, facts.listed),
+            score_arrays, arrays, AccountFacts(facts.is_bot, facts.followers, facts.listed,
+                                            facts.created),
             now, self.config, on_stage=stages.mark)
         del arrays, graph
         # Highest raw first; a stable sort keeps equal raws in account id order (ids

@@ -13,18 +13,25 @@ from bot.storage.db import Database
 from bot.storage.models import Account, Community
 
 _ACCOUNT_COLUMNS = (
-    "id, platform, external_id, handle, display_name, is_bot, followers, listed, opted_out"
+    "id, platform, external_id, handle, display_name, is_bot, followers, listed, opted_out, "
+    "created_at"
 )
-# Names seen are kept (coalesce), so a later event without a name never erases one.
+# Names seen are kept (coalesce), so a later event without a name never erases one;
+# likewise the creation time, which the platform fixes once.
 _UPSERT_ACCOUNT = (
     "INSERT INTO accounts (platform, external_id, handle, display_name, is_bot, "
-    "updated_at) VALUES (?, ?, ?, ?, coalesce(?, 0), ?) "
+    "updated_at, created_at) VALUES (?, ?, ?, ?, coalesce(?, 0), ?, ?) "
     "ON CONFLICT (platform, external_id) DO UPDATE SET "
     "handle = coalesce(excluded.handle, accounts.handle), "
     "display_name = coalesce(excluded.display_name, accounts.display_name), "
     "is_bot = coalesce(?, accounts.is_bot), "
-    "updated_at = coalesce(excluded.updated_at, accounts.updated_at)"
+    "updated_at = coalesce(excluded.updated_at, accounts.updated_at), "
+    "created_at = coalesce(excluded.created_at, accounts.created_at)"
 )
+
+
+# (platform, external_id, display_name, handle, is_bot, updated_at, created_at)
+AccountUpsert = tuple[str, str, str | None, str | None, bool | None, int | None, int | None]
 
 
 def _account(row: sqlite3.Row) -> Account:
@@ -32,6 +39,7 @@ def _account(row: sqlite3.Row) -> Account:
         id=row["id"], platform=row["platform"], external_id=row["external_id"],
         handle=row["handle"], display_name=row["display_name"], is_bot=bool(row["is_bot"]),
         followers=row["followers"], listed=row["listed"], opted_out=bool(row["opted_out"]),
+        created_at=row["created_at"],
     )
 
 
@@ -109,26 +117,30 @@ class AccountRepository:
         handle: str | None = None,
         is_bot: bool | None = None,
         updated_at: int | None = None,
+        created_at: int | None = None,
     ) -> int:
-        """Create or refresh an account; names seen are kept so boards never say 'Unknown'."""
+        """Create or refresh an account; names seen are kept so boards never say 'Unknown'.
+        `created_at`: when the platform says the account was created (epoch seconds)."""
         key = (platform, external_id)
         known = self._ids.get(key)
-        if known is not None and display_name is None and handle is None and is_bot is None:
+        if known is not None and display_name is None and handle is None and is_bot is None \
+                and created_at is None:
             return known
         async with self.db.write() as conn:
             account_id = await self.upsert_in(conn, platform, external_id, display_name,
-                                              handle, is_bot, updated_at)
+                                              handle, is_bot, updated_at, created_at)
         return account_id
 
     async def upsert_in(
         self, conn: aiosqlite.Connection, platform: str, external_id: str, display_name: str | None,
         handle: str | None, is_bot: bool | None, updated_at: int | None,
+        created_at: int | None = None,
     ) -> int:
         """Upsert inside an open write transaction (used by batched ingestion)."""
         cur = await conn.execute(
             _UPSERT_ACCOUNT + " RETURNING id",
             (platform, external_id, handle, display_name,
-             None if is_bot is None else int(is_bot), updated_at,
+             None if is_bot is None else int(is_bot), updated_at, created_at,
              None if is_bot is None else int(is_bot)),
         )
         row = await cur.fetchone()
@@ -138,10 +150,12 @@ class AccountRepository:
         return int(row[0])
 
     async def set_audience(self, account_id: int, followers: int | None,
-                           listed: int | None) -> None:
+                           listed: int | None, created_at: int | None = None) -> None:
+        """Public facts from a profile; a creation time not given keeps the stored one."""
         await self.db.execute(
-            "UPDATE accounts SET followers = ?, listed = ? WHERE id = ?",
-            (followers, listed, account_id))
+            "UPDATE accounts SET followers = ?, listed = ?, "
+            "created_at = coalesce(?, created_at) WHERE id = ?",
+            (followers, listed, created_at, account_id))
 
     async def facts(self, account_ids: list[int]
                     ) -> list[tuple[int, bool, int | None, int | None]]:
@@ -199,14 +213,16 @@ class AccountRepository:
         return _account(row) if row else None
 
     async def upsert_many(
-        self, rows: Sequence[tuple[str, str, str | None, str | None, bool | None, int | None]],
+        self, rows: Sequence[AccountUpsert],
     ) -> dict[tuple[str, str], int]:
         """Bulk `ensure`: rows are (platform, external_id, display_name, handle, is_bot,
-        updated_at); None leaves a stored value alone. Returns (platform, external_id) -> id."""
+        updated_at, created_at); None leaves a stored value alone. Returns
+        (platform, external_id) -> id."""
         if not rows:
             return {}
-        params = [(p, e, h, d, None if b is None else int(b), u, None if b is None else int(b))
-                  for p, e, d, h, b, u in rows]
+        params = [(p, e, h, d, None if b is None else int(b), u, c,
+                   None if b is None else int(b))
+                  for p, e, d, h, b, u, c in rows]
         wanted: dict[str, list[str]] = {}
         for p, e, *_ in rows:
             wanted.setdefault(p, []).append(e)

@@ -63,6 +63,13 @@ _FACTS = (
     "coalesce(listed, 0) FROM accounts "
     "WHERE is_bot <> 0 OR followers IS NOT NULL OR listed IS NOT NULL"
 )
+# Most accounts have a creation time (every Discord id carries one), so these are read
+# as two joined strings, not one tuple per account. Both aggregates walk the same rows
+# in the same order.
+_CREATED = (
+    "SELECT group_concat(id), group_concat(created_at) FROM accounts "
+    "INDEXED BY accounts_created WHERE created_at IS NOT NULL AND id BETWEEN ? AND ?"
+)
 
 
 @dataclass(frozen=True)
@@ -85,11 +92,13 @@ class GraphArrays:
 
 @dataclass(frozen=True)
 class FactArrays:
-    """Account facts aligned with GraphArrays.account_ids (NaN = unknown audience)."""
+    """Account facts aligned with GraphArrays.account_ids (NaN = unknown audience or
+    creation time; created is epoch seconds)."""
 
     is_bot: np.ndarray
     followers: np.ndarray
     listed: np.ndarray
+    created: np.ndarray
 
 
 @dataclass
@@ -328,4 +337,22 @@ def load_facts(conn: sqlite3.Connection, account_ids: np.ndarray) -> FactArrays:
     followers[pos[known]] = table[known, 3]
     known = table[:, 4] == 0
     listed[pos[known]] = table[known, 5]
-    return FactArrays(is_bot, followers, listed)
+    return FactArrays(is_bot, followers, listed, _load_created(conn, account_ids))
+
+
+def _load_created(conn: sqlite3.Connection, account_ids: np.ndarray) -> np.ndarray:
+    n = len(account_ids)
+    created = np.full(n, np.nan)
+    if n == 0:
+        return created
+    id_text, created_text = conn.execute(
+        _CREATED, (int(account_ids[0]), int(account_ids[-1]))).fetchone()
+    if not id_text:
+        return created
+    ids = _parse_ints(id_text)
+    seconds = _parse_ints(created_text)
+    pos = np.searchsorted(account_ids, ids)
+    inside = pos < n
+    inside[inside] = account_ids[pos[inside]] == ids[inside]
+    created[pos[inside]] = seconds[inside]
+    return created

@@ -25,6 +25,8 @@ class Account:
     followers: int | None
     listed: int | None
     opted_out: bool
+    # When the platform says the account was created (epoch seconds), if known.
+    created_at: int | None = None
 
     @property
     def label(self) -> str:

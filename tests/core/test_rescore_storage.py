@@ -33,6 +33,7 @@ class World:
     rows: list[EventRow]
     bots: set[int]
     audience: dict[int, tuple[int | None, int | None]]
+    created: dict[int, int]
 
 
 @pytest.fixture
@@ -53,6 +54,11 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             ids[0]: (50_000, 12), ids[5]: (300, None), ids[9]: (None, 4), ids[17]: (10, 1)}
         for account, (followers, listed) in audience.items():
             await store.accounts.set_audience(account, followers, listed)
+        # Creation times for two thirds of the accounts: years old, days old, one after now.
+        created = {a: NOW - int(rng.integers(-DAY, 2_000 * DAY)) // (1 if i % 2 else 200)
+                   for i, a in enumerate(ids) if i % 3}
+        for account, when in created.items():
+            await store.accounts.ensure("discord", f"u{ids.index(account)}", created_at=when)
         # Heavy-tailed: a few members receive most of the attention.
         appeal = rng.pareto(1.2, len(ids)) + 1
         appeal /= appeal.sum()
@@ -67,11 +73,23 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             community = other if i % 10 == 0 else comm
             rows.append(EventRow(community, kind, actor, target, ts, f"c{i % 3}", f"m{i}",
                                  weight))
+        # Accounts first seen yesterday, where a creation time decides their base: years
+        # old, days old, unknown, and (clock skew) after now.
+        for k, age in enumerate((3 * 365 * DAY, 3 * DAY, None, -DAY)):
+            new = await store.accounts.ensure("discord", f"n{k}", display_name=f"N{k}",
+                                              created_at=None if age is None else NOW - age)
+            if age is not None:
+                created[new] = NOW - age
+            for j in range(4):
+                rows.append(EventRow(comm, int(Kind.REPLY), ids[20 + j], new, NOW - DAY,
+                                     "c", f"n{k}-{j}"))
+                rows.append(EventRow(comm, int(Kind.REPLY), new, ids[30 + j], NOW - DAY,
+                                     "c", f"n{k}-back{j}"))
         # Edges of the window, exactly.
         rows.append(EventRow(comm, int(Kind.REPLY), ids[1], ids[2], NOW - WINDOW, "c", "edge0"))
         rows.append(EventRow(comm, int(Kind.REPLY), ids[2], ids[1], NOW, "c", "edge1"))
         await store.events.add_many(rows)
-        yield World(store, comm, other, rows, bots, audience)
+        yield World(store, comm, other, rows, bots, audience, created)
 
 
 def reference(world: World, now: int = NOW) -> dict[int, tuple[int, float, float]]:
@@ -91,7 +109,8 @@ def reference(world: World, now: int = NOW) -> dict[int, tuple[int, float, float
     present = {r.actor_id for r in rows} | {r.target_id for r in rows if r.target_id}
     profiles = [Profile(name(a), bot=a in world.bots,
                         followers=world.audience.get(a, (None, None))[0],
-                        listed=world.audience.get(a, (None, None))[1])
+                        listed=world.audience.get(a, (None, None))[1],
+                        created=world.created.get(a))
                 for a in sorted(present)]
     scored = score_events(events, profiles, now, CONFIG)
     return {int(s.user): (s.score, s.raw, s.give_rate) for s in scored}
@@ -214,6 +233,9 @@ async def test_facts_read_only_what_differs(world: World) -> None:
         assert (np.isnan(facts.followers[i]) if followers is None
                 else facts.followers[i] == followers)
         assert np.isnan(facts.listed[i]) if listed is None else facts.listed[i] == listed
+        created = world.created.get(account)
+        assert np.isnan(facts.created[i]) if created is None else facts.created[i] == created
+    assert any(a in world.created for a in ids.tolist())
 
 
 async def test_history_and_state(world: World) -> None:
@@ -248,6 +270,8 @@ async def test_rescore_reads_only_the_covering_index(world: World) -> None:
     for sql in (bulk._ONE_VALUE, bulk._TWO_VALUES):
         plan = await world.store.db.fetchall("EXPLAIN QUERY PLAN " + sql.replace("?", "1"))
         assert any("COVERING INDEX events_rescore" in str(r[3]) for r in plan)
+    plan = await world.store.db.fetchall("EXPLAIN QUERY PLAN " + bulk._CREATED.replace("?", "1"))
+    assert any("COVERING INDEX accounts_created" in str(r[3]) for r in plan)
     plan = await world.store.db.fetchall(
         "EXPLAIN QUERY PLAN SELECT max(id) FROM events WHERE community_id = 1")
     assert any("events_community_id" in str(r[3]) for r in plan)
