@@ -11,6 +11,7 @@ reacts to itself.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.ingest import Activity
@@ -120,10 +121,23 @@ def rising_member() -> str:
 RISING = 150
 
 
+def _dated(people: list[Person], now: datetime) -> list[Person]:
+    """Members' accounts are months to years old, as on a real platform, so the
+    community does not look brand new in its first two weeks. Their own generator keeps
+    the community itself the same with or without them."""
+    rng = random.Random(SEED + 1)  # noqa: S311 - a reproducible demo, not security
+    return [replace(p, created_at=int((now - timedelta(days=rng.uniform(120, 3_000))
+                                       ).timestamp())) for p in people]
+
+
+def _created_at(when: datetime) -> int:
+    return int(when.timestamp())
+
+
 def community_activity(now: datetime) -> list[Activity]:
     """Every demo activity, oldest first, ending at `now`."""
     rng = random.Random(SEED)  # noqa: S311 - a reproducible demo, not security
-    people = _people(rng)
+    people = _dated(_people(rng), now)
     # Zipf-like appeal (who draws responses) and activity (who acts), partly correlated.
     appeal = [1.0 / (i + 1) ** 1.1 for i in range(MEMBERS)]
     activity = [0.2 + 1.0 / (1 + abs(i - rng.randint(0, 60))) ** 0.7 for i in range(MEMBERS)]
@@ -157,7 +171,11 @@ def community_activity(now: datetime) -> list[Activity]:
             acts.append(
                 Activity(PLATFORM, COMMUNITY, actor, Kind.REPLY, when, rising, "general", f"r{n}")
             )
-    spammer = Person(PLATFORM, "spam_king", "spam_king", handle="spam_king")
+    # The planted accounts were created for what they do: the spammer's account and the
+    # ring's accounts date from the day their activity starts.
+    start_day = _created_at(start - timedelta(days=1))
+    spammer = Person(PLATFORM, "spam_king", "spam_king", handle="spam_king",
+                     created_at=start_day)
     for n in range(800):
         when = start + timedelta(seconds=span * rng.random())
         acts.append(
@@ -165,7 +183,8 @@ def community_activity(now: datetime) -> list[Activity]:
                 PLATFORM, COMMUNITY, spammer, Kind.MESSAGE, when, channel="general", source=f"s{n}"
             )
         )
-    ring = [Person(PLATFORM, f"ring_{i}", f"ring_{i}", handle=f"ring_{i}") for i in range(6)]
+    ring = [Person(PLATFORM, f"ring_{i}", f"ring_{i}", handle=f"ring_{i}",
+                   created_at=start_day) for i in range(6)]
     for n in range(1_500):
         when = start + timedelta(seconds=span * rng.random())
         a, b = rng.sample(ring, 2)

@@ -153,6 +153,30 @@ def test_demo_prints_a_leaderboard(tmp_path: Path) -> None:
     assert "Leaderboard, this week" in result.stdout
     assert "Page 1 of" in result.stdout
     assert "spam_king: 1 " in result.stdout
+    board = result.stdout.split("── /leaderboard")[1].split("── ")[0]
+    assert "ring_" not in board and "spam_king" not in board
+    # Members' accounts predate the community, so the first week shows no start-up dip
+    # from tenure: the leader's trend starts within a few points of where it ends.
+    trend = result.stdout.split("zed_shaw: ")[1].split("Trend: ")[1].split("\n")[0]
+    points = [int(p) for p in trend.split(" → ")]
+    assert points[-1] - points[0] <= 6, trend
+
+
+def test_demo_accounts_carry_creation_times() -> None:
+    from datetime import UTC, datetime
+
+    from bot.demo import community_activity
+
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    acts = community_activity(now)
+    people = {p for a in acts for p in (a.actor, a.target) if p is not None}
+    assert all(p.created_at is not None and p.created_at < now.timestamp() for p in people)
+    start = min(a.when for a in acts).timestamp()
+    planted = [p for p in people if p.external_id.startswith(("ring_", "spam_king"))]
+    members = [p for p in people if p not in planted]
+    # The planted accounts were made for the attack; members' are months or years old.
+    assert planted and all(start - 2 * 86_400 <= p.created_at <= start for p in planted)
+    assert all(p.created_at < start - 60 * 86_400 for p in members)
 
 
 def test_run_without_token_explains(tmp_path: Path) -> None:

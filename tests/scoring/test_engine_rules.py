@@ -70,6 +70,12 @@ def test_worked_example_from_the_docs():
     assert (bob.score, bob.tier) == (34, "regular")
     assert (alice.score, alice.tier) == (33, "regular")
     assert res["carol"].score == res["dave"].score == res["erin"].score == 1
+    # Creation times in 2019 for Carol and Alice change nothing (docs: tenure without fans
+    # earns nothing; Alice's 20 days already count in full, she lacks a second fan).
+    dated = by_user(events, [Profile("bob", followers=1000),
+                             Profile("carol", created=1_546_300_800.0),
+                             Profile("alice", created=1_546_300_800.0)])  # fmt: skip
+    assert {u: s.raw for u, s in dated.items()} == {u: s.raw for u, s in res.items()}
     assert round(bob.raw, 4) == 2.3025
 
     rates = {s.user: s.give_rate for s in res.values()}
