@@ -1,12 +1,15 @@
-"""Migration 0011 adds accounts.created_at and dates the Discord accounts already stored."""
+"""Migration 0011 adds accounts.created_at and dates the Discord accounts already stored;
+the column is per-account data: exported, and gone with the account on forget."""
 
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import discord.utils
 
+from bot.services.export import build_export
 from bot.storage import Storage
 
 # Real-looking Discord user ids (a 2016 and a 2023 account), and ids that are not
@@ -39,3 +42,17 @@ async def test_existing_discord_accounts_get_the_time_their_id_encodes(tmp_path:
                                       ("discord", "12ab"), ("discord", "")):
             account = await store.accounts.by_external(platform, external_id)
             assert account is not None and account.created_at is None
+
+
+async def test_the_creation_time_is_exported_and_forgotten_with_the_account(
+        tmp_path: Path) -> None:
+    async with Storage(tmp_path / "p.db") as store:
+        account_id = await store.accounts.ensure("discord", DISCORD_IDS[0], display_name="Vera",
+                                                 created_at=1_456_000_000)
+        account = await store.accounts.get(account_id)
+        assert account is not None and account.created_at == 1_456_000_000
+        document, _, _ = await build_export(store, [account], datetime(2026, 11, 1, tzinfo=UTC))
+        assert document["accounts"][0]["created_at"] == "2016-02-20T20:26:40+00:00"
+        await store.privacy.forget([account])
+        rows = await store.db.fetchall("SELECT created_at FROM accounts")
+        assert rows == []

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.demo import community_activity
 from tests.core.helpers import console_bot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -163,10 +165,6 @@ def test_demo_prints_a_leaderboard(tmp_path: Path) -> None:
 
 
 def test_demo_accounts_carry_creation_times() -> None:
-    from datetime import UTC, datetime
-
-    from bot.demo import community_activity
-
     now = datetime(2026, 11, 30, tzinfo=UTC)
     acts = community_activity(now)
     people = {p for a in acts for p in (a.actor, a.target) if p is not None}
