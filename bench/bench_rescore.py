@@ -57,7 +57,7 @@ from bench_kernel import bare_kernel, peak_rss_mb  # noqa: E402
 
 from scoring import AccountFacts, InteractionArrays, ScoringConfig, score_arrays  # noqa: E402
 from scoring.engine import counted_events  # noqa: E402
-from scoring.propagation import pair_graph, solve, transfer_matrix  # noqa: E402
+from scoring.propagation import member_base, pair_graph, solve, transfer_matrix  # noqa: E402
 from scoring.synthetic import DEFAULT_NOW, power_law_community  # noqa: E402
 
 SIZES = {"large": (1_000_000, 10_000_000), "small": (100_000, 1_000_000)}
@@ -225,13 +225,18 @@ def kernel_child(path: str, now: float) -> None:
     score_arrays(arrays, facts, now, config)
     in_memory_s = time.perf_counter() - started
     keep, amount = counted_events(arrays, facts, now, config)
-    graph = pair_graph(np.asarray(arrays.actor)[keep], np.asarray(arrays.target)[keep],
-                       amount, arrays.n_users, config)
+    actor, target = np.asarray(arrays.actor)[keep], np.asarray(arrays.target)[keep]
+    graph = pair_graph(actor, target, amount, arrays.n_users, config)
     matrix = transfer_matrix(graph)
+    # The model's own formula: propagation from the trust-weighted earned base, exactly as
+    # score_arrays runs it (the base is part of the aggregate stage there, not timed here).
+    fans = np.diff(graph.amount.indptr).astype(np.int64)
+    base = member_base(actor, target, np.asarray(arrays.ts, dtype=np.float64)[keep], fans,
+                       arrays.n_users, now, config)
     best_prop, best_bare, iterations = float("inf"), float("inf"), 0
     for _ in range(3):
         started = time.perf_counter()
-        fixed = solve(matrix, config)
+        fixed = solve(matrix, config, base)
         best_prop = min(best_prop, time.perf_counter() - started)
         iterations = fixed.iterations
         started = time.perf_counter()

@@ -346,3 +346,42 @@ async def test_every_row_arrives_whatever_the_statement_batching(tmp_path: Path,
             "SELECT account_id, score, raw, rank, give_rate FROM scores ORDER BY account_id")
         assert [tuple(r) for r in rows] == list(zip(ids.tolist(), score.tolist(), raw.tolist(),
                                                     rank.tolist(), give.tolist(), strict=True))
+
+
+def scores_in_main_file(path: Path, copy: Path, community: int) -> int:
+    """Score rows a copy of the main database file alone holds (without its WAL)."""
+    copy.write_bytes(path.read_bytes())
+    conn = sqlite3.connect(copy)
+    try:
+        (count,) = conn.execute("SELECT count(*) FROM scores WHERE community_id = ?",
+                                (community,)).fetchone()
+        return int(count)
+    finally:
+        conn.close()
+
+
+async def test_rescore_commit_leaves_the_checkpoint_to_a_worker(world: World,
+                                                                tmp_path: Path) -> None:
+    db = world.store.db
+    writer = db._writer
+    assert writer is not None
+    await Rescorer(world.store, CONFIG).rescore(world.community, NOW)
+    await db.settle()
+    # The scores reached the database file itself, not just the WAL.
+    count = scores_in_main_file(Path(db.path), tmp_path / "main-file-only.db", world.community)
+    assert count == len(await stored(world)) > 0
+    # Automatic checkpoints are back for every other write, so the WAL stays bounded.
+    row = await (await writer.execute("PRAGMA wal_autocheckpoint")).fetchone()
+    assert row is not None and int(row[0]) == 1000
+
+
+async def test_deferred_write_that_fails_still_restores_checkpoints(world: World) -> None:
+    db = world.store.db
+    with pytest.raises(RuntimeError):
+        async with db.write(defer_checkpoint=True) as conn:
+            await conn.execute("DELETE FROM scores")
+            raise RuntimeError("boom")
+    await db.settle()
+    assert db._writer is not None
+    row = await (await db._writer.execute("PRAGMA wal_autocheckpoint")).fetchone()
+    assert row is not None and int(row[0]) == 1000
