@@ -50,10 +50,20 @@ _TWO_VALUES = (
     "FROM events INDEXED BY events_rescore "
     "WHERE community_id = ? AND ts >= ? AND ts <= ? AND weight = 1.0"
 )
+# Without the covering index (ingestion may trade it away for faster inserts), the same
+# packed read walks the table in rowid ranges: ID_CHUNK rows at a time, never a full scan
+# per time chunk. Times are absolute there, so it always packs two integers per event.
+_TWO_VALUES_BY_ID = (
+    "SELECT group_concat((actor_id << 32) | target_id), group_concat((ts << 8) | kind) "
+    "FROM events WHERE id >= ? AND id <= ? AND community_id = ? AND ts >= ? AND ts <= ? "
+    "AND weight = 1.0"
+)
+ID_CHUNK = 1 << 20
 _WEIGHTED = (
     "SELECT actor_id, target_id, kind, ts, weight FROM events INDEXED BY events_weighted "
     "WHERE community_id = ? AND ts >= ? AND ts <= ? AND weight <> 1.0"
 )
+_WEIGHTED_ANY_INDEX = _WEIGHTED.replace(" INDEXED BY events_weighted", "")
 _ROWS = (
     "SELECT actor_id, target_id, kind, ts, weight FROM events "
     "WHERE community_id = ? AND ts >= ? AND ts <= ?"
@@ -106,7 +116,8 @@ def load_window(conn: sqlite3.Connection, community_id: int, since: int, until: 
     """Every event of the community with since <= ts <= until.
 
     `read` forces one of READ_PATHS (tests compare them); by default the fastest
-    one the account ids allow is used.
+    one the account ids allow is used. Without the events_rescore index both packed
+    paths read in rowid ranges.
     """
     # Every id an event can carry, not just the accounts that still exist (each max is
     # one index seek).
@@ -128,6 +139,8 @@ def load_window(conn: sqlite3.Connection, community_id: int, since: int, until: 
     max_event_id = int(row[0]) if row and row[0] is not None else 0
     if read == "rows":
         raw = _read_rows(conn, community_id, since, until)
+    elif not _has_index(conn, "events_rescore"):
+        raw = _read_packed(conn, community_id, since, until, None, by_id=True)
     else:
         raw = _read_packed(conn, community_id, since, until,
                            packing if read == "one-value" else None)
@@ -163,10 +176,22 @@ class _Packing:
         return value, target, kind, ts
 
 
+def _has_index(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                        (name,)).fetchone() is not None
+
+
 def _read_packed(conn: sqlite3.Connection, community_id: int, since: int, until: int,
-                 packing: _Packing | None) -> _RawEvents:
-    step = CHUNK_SECONDS if packing is None else 1 << packing.span_bits
-    spans = [(lo, min(lo + step - 1, until)) for lo in range(since, until + 1, step)]
+                 packing: _Packing | None, *, by_id: bool = False) -> _RawEvents:
+    """Packed chunks: time spans of the covering index, or rowid ranges (`by_id`)."""
+    window = (since, until) if by_id else None
+    if by_id:
+        first, last = conn.execute("SELECT min(id), max(id) FROM events").fetchone()
+        spans = ([] if first is None else
+                 [(lo, min(lo + ID_CHUNK - 1, last)) for lo in range(first, last + 1, ID_CHUNK)])
+    else:
+        step = CHUNK_SECONDS if packing is None else 1 << packing.span_bits
+        spans = [(lo, min(lo + step - 1, until)) for lo in range(since, until + 1, step)]
     # SQLite formats the rows with the GIL released, so each extra connection reading
     # its own share of the chunks runs on another core.
     groups = [spans[i::READ_THREADS] for i in range(READ_THREADS)]
@@ -175,18 +200,20 @@ def _read_packed(conn: sqlite3.Connection, community_id: int, since: int, until:
     if len(groups) > 1 and path:
         with ThreadPoolExecutor(len(groups) - 1) as pool:
             others = [pool.submit(_read_spans_on_own_connection, path, community_id, g,
-                                  packing) for g in groups[1:]]
-            parts = _read_spans(conn, community_id, groups[0], packing)
+                                  packing, window) for g in groups[1:]]
+            parts = _read_spans(conn, community_id, groups[0], packing, window)
             for future in others:
                 parts += future.result()
     else:
-        parts = _read_spans(conn, community_id, spans, packing)
+        parts = _read_spans(conn, community_id, spans, packing, window)
     actor_ids = _concat([p[0] for p in parts], np.int64)
     target_ids = _concat([p[1] for p in parts], np.int64)
     kind = _concat([p[2] for p in parts], np.uint8)
     ts = _concat([p[3] for p in parts], np.float64)
     del parts
-    weighted = conn.execute(_WEIGHTED, (community_id, since, until)).fetchall()
+    weighted = conn.execute(
+        _WEIGHTED if _has_index(conn, "events_weighted") else _WEIGHTED_ANY_INDEX,
+        (community_id, since, until)).fetchall()
     if not weighted:
         return _RawEvents(actor_ids, target_ids, kind, ts, None)
     w_actor, w_target, w_kind, w_ts, w_weight = _columns(weighted)
@@ -203,7 +230,9 @@ _Part = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _read_spans(conn: sqlite3.Connection, community_id: int, spans: list[tuple[int, int]],
-                packing: _Packing | None) -> list[_Part]:
+                packing: _Packing | None, window: tuple[int, int] | None = None
+                ) -> list[_Part]:
+    """`window` set: spans are rowid ranges and events are kept inside the window."""
     parts: list[_Part] = []
     todo = spans[::-1]
     while todo:
@@ -215,8 +244,12 @@ def _read_spans(conn: sqlite3.Connection, community_id: int, spans: list[tuple[i
                 if text:
                     parts.append(packing.decode(text, lo))
                 continue
-            pair_text, stamp_text = conn.execute(_TWO_VALUES, (community_id, lo, hi)
-                                                 ).fetchone()
+            if window is None:
+                pair_text, stamp_text = conn.execute(_TWO_VALUES, (community_id, lo, hi)
+                                                     ).fetchone()
+            else:
+                pair_text, stamp_text = conn.execute(
+                    _TWO_VALUES_BY_ID, (lo, hi, community_id, *window)).fetchone()
         except sqlite3.DataError:  # "string or blob too big": read it in halves
             if lo == hi:
                 raise
@@ -234,11 +267,12 @@ def _read_spans(conn: sqlite3.Connection, community_id: int, spans: list[tuple[i
 
 
 def _read_spans_on_own_connection(path: str, community_id: int, spans: list[tuple[int, int]],
-                                  packing: _Packing | None) -> list[_Part]:
+                                  packing: _Packing | None, window: tuple[int, int] | None
+                                  ) -> list[_Part]:
     conn = sqlite3.connect(path)
     try:
         conn.execute("PRAGMA query_only = ON")
-        return _read_spans(conn, community_id, spans, packing)
+        return _read_spans(conn, community_id, spans, packing, window)
     finally:
         conn.close()
 

@@ -168,6 +168,29 @@ async def test_read_paths_agree(world: World) -> None:
                    for path in ("one-value", "two-values")]
     finally:
         conn.close()
+    assert_same_events(world, graphs, since, until)
+
+
+async def test_reads_without_the_covering_index(world: World,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingestion may drop the read indexes: the packed read then walks rowid ranges."""
+    await world.store.db.execute("DROP INDEX events_rescore")
+    await world.store.db.execute("DROP INDEX events_weighted")
+    monkeypatch.setattr(bulk, "ID_CHUNK", 97)  # many ranges, split across both threads
+    since, until = NOW - WINDOW, NOW
+    conn = sqlite3.connect(world.store.db.path)
+    try:
+        graphs = [bulk.load_window(conn, world.community, since, until, read=path)
+                  for path in bulk.READ_PATHS]
+        graphs.append(bulk.load_window(conn, world.community, since, until))
+    finally:
+        conn.close()
+    assert_same_events(world, graphs, since, until)
+    await assert_matches_reference(world)
+
+
+def assert_same_events(world: World, graphs: list[bulk.GraphArrays], since: int,
+                       until: int) -> None:
     expected = sorted(
         (r.actor_id, r.target_id, r.kind, r.ts, r.weight) for r in world.rows
         if r.community_id == world.community and since <= r.ts <= until)
