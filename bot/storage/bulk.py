@@ -171,9 +171,10 @@ class _Packing:
         value >>= self.span_bits
         kind = (value & ((1 << _KIND_BITS) - 1)).astype(np.uint8)
         value >>= _KIND_BITS
-        target = value & ((1 << self.id_bits) - 1)
+        # id_bits <= 29 here: int32 halves what the concatenation and indexing move.
+        target = (value & ((1 << self.id_bits) - 1)).astype(np.int32)
         value >>= self.id_bits
-        return value, target, kind, ts
+        return value.astype(np.int32), target, kind, ts
 
 
 def _has_index(conn: sqlite3.Connection, name: str) -> bool:
@@ -260,7 +261,7 @@ def _read_spans(conn: sqlite3.Connection, community_id: int, spans: list[tuple[i
             pair = _parse_ints(pair_text)
             stamp = _parse_ints(stamp_text)
             del pair_text, stamp_text
-            parts.append((pair >> 32, pair & 0xFFFF_FFFF,
+            parts.append(((pair >> 32).astype(np.int32), (pair & 0xFFFF_FFFF).astype(np.int32),
                           (stamp & ((1 << _TWO_KIND_BITS) - 1)).astype(np.uint8),
                           (stamp >> _TWO_KIND_BITS).astype(np.float64)))
     return parts
@@ -317,7 +318,6 @@ def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
 def _index(raw: _RawEvents, max_event_id: int) -> GraphArrays:
     """Account ids -> dense indices 0..n-1, in increasing id order."""
     actor_ids, target_ids = raw.actor_ids, raw.target_ids
-    has_target = target_ids > 0
     m = len(actor_ids)
     top = int(max(actor_ids.max(initial=0), target_ids.max(initial=0)))
     index_type = np.int32 if top < _ID_LIMIT and m < _ID_LIMIT else np.int64
@@ -325,7 +325,7 @@ def _index(raw: _RawEvents, max_event_id: int) -> GraphArrays:
         # Ids are dense enough for a lookup table: linear, where np.unique sorts.
         seen = np.zeros(top + 1, dtype=bool)
         seen[actor_ids] = True
-        seen[target_ids[has_target]] = True
+        seen[target_ids] = True
         seen[0] = False  # 0 is "no target", never an account
         account_ids = np.flatnonzero(seen).astype(np.int64)
         del seen
@@ -334,11 +334,13 @@ def _index(raw: _RawEvents, max_event_id: int) -> GraphArrays:
         actor = lookup[actor_ids]
         target = lookup[target_ids]
     else:
+        has_target = target_ids > 0
         account_ids, inverse = np.unique(
             np.concatenate([actor_ids, target_ids[has_target]]), return_inverse=True)
         actor = inverse[:m].astype(index_type)
         target = np.full(m, -1, dtype=index_type)
         target[has_target] = inverse[m:]
+        account_ids = account_ids.astype(np.int64)
     return GraphArrays(account_ids, actor, target, raw.kind, raw.ts, raw.weight, m,
                        max_event_id)
 
