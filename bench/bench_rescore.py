@@ -185,11 +185,19 @@ def rescore_child(db: str, now: float) -> None:
             cpu = cpu_seconds()
             result = await Rescorer(store, ScoringConfig()).rescore(comm.id, now)
             cpu = cpu_seconds() - cpu
+            # The WAL checkpoint of the rescore's pages runs after its commit, off the
+            # write lock: timed on its own (whatever of it ran before `rescore` returned
+            # is already in the rescore's CPU).
+            started, checkpoint_cpu = time.perf_counter(), cpu_seconds()
+            await store.db.settle()
+            checkpoint = (time.perf_counter() - started, cpu_seconds() - checkpoint_cpu)
             written = await store.db.fetchone(
                 "SELECT count(*) FROM score_history WHERE community_id = ? AND day = ?",
                 (comm.id, int(now) // DAY))
             total = await store.db.fetchone("SELECT count(*) FROM score_history")
-            return {"stages": result.stages, "total_s": result.seconds,
+            return {"stages": result.stages, "stage_cpu": result.cpu,
+                    "checkpoint_s": checkpoint[0], "checkpoint_cpu_s": checkpoint[1],
+                    "load": os.getloadavg()[0], "total_s": result.seconds,
                     "members": result.members, "events": result.events,
                     "converged": result.converged, "rss_start_mb": rss_start,
                     "peak_rss_mb": peak_rss_mb(),
@@ -371,7 +379,7 @@ def report(row: dict) -> None:
               f"building); {nx_s / kernel['score_arrays_s']:.1f}x score_arrays in memory")
     header = "  " + f"{'run':<22}" + "".join(f"{s:>10}" for s in STAGES) + (
         f"{'total':>9}{'CPU':>8}{'peak RSS':>10}{'nx/total':>9}{'nx/CPU':>8}{'prop/bare':>10}"
-        f"{'hist rows':>11}")
+        f"{'hist rows':>11}{'ckpt after':>12}{'load':>6}")
     scenarios = [("fresh (empty scores table)", row["runs"])]
     if row.get("history_runs"):
         print(f"  history: rescored yesterday, then {row['history_added']:,} rows of "
@@ -391,7 +399,10 @@ def report(row: dict) -> None:
             prop = f"{run['stages']['propagate'] / bare:9.2f}x" if bare else f"{'-':>10}"
             print(f"  {label:<22}{cells}{run['total_s']:8.2f}s{run['cpu_s']:7.2f}s"
                   f"{run['peak_rss_mb']:7.0f} MB{ratio}{cpu_ratio}{prop}"
-                  f"{run['history_rows_today']:>11,}")
+                  f"{run['history_rows_today']:>11,}"
+                  f"{run['checkpoint_s']:6.2f}/{run['checkpoint_cpu_s']:.2f}s{run['load']:6.1f}")
+            print(f"  {'  CPU per stage':<22}" + "".join(
+                f"{run['stage_cpu'].get(s, 0):9.2f}s" for s in STAGES))
     every = [r for _, runs in scenarios for r in runs.values() if "total_s" in r]
     worst = max((r["total_s"] for r in every), default=0.0)
     worst_rss = max((r["peak_rss_mb"] for r in every), default=0.0)
