@@ -57,7 +57,7 @@ from bench_kernel import bare_kernel, peak_rss_mb  # noqa: E402
 
 from scoring import AccountFacts, InteractionArrays, ScoringConfig, score_arrays  # noqa: E402
 from scoring.engine import counted_events  # noqa: E402
-from scoring.propagation import pair_graph, solve, transfer_matrix  # noqa: E402
+from scoring.propagation import member_base, pair_graph, solve, transfer_matrix  # noqa: E402
 from scoring.synthetic import DEFAULT_NOW, power_law_community  # noqa: E402
 
 SIZES = {"large": (1_000_000, 10_000_000), "small": (100_000, 1_000_000)}
@@ -185,11 +185,19 @@ def rescore_child(db: str, now: float) -> None:
             cpu = cpu_seconds()
             result = await Rescorer(store, ScoringConfig()).rescore(comm.id, now)
             cpu = cpu_seconds() - cpu
+            # The WAL checkpoint of the rescore's pages runs after its commit, off the
+            # write lock: timed on its own (whatever of it ran before `rescore` returned
+            # is already in the rescore's CPU).
+            started, checkpoint_cpu = time.perf_counter(), cpu_seconds()
+            await store.db.settle()
+            checkpoint = (time.perf_counter() - started, cpu_seconds() - checkpoint_cpu)
             written = await store.db.fetchone(
                 "SELECT count(*) FROM score_history WHERE community_id = ? AND day = ?",
                 (comm.id, int(now) // DAY))
             total = await store.db.fetchone("SELECT count(*) FROM score_history")
-            return {"stages": result.stages, "total_s": result.seconds,
+            return {"stages": result.stages, "stage_cpu": result.cpu,
+                    "checkpoint_s": checkpoint[0], "checkpoint_cpu_s": checkpoint[1],
+                    "load": os.getloadavg()[0], "total_s": result.seconds,
                     "members": result.members, "events": result.events,
                     "converged": result.converged, "rss_start_mb": rss_start,
                     "peak_rss_mb": peak_rss_mb(),
@@ -225,13 +233,18 @@ def kernel_child(path: str, now: float) -> None:
     score_arrays(arrays, facts, now, config)
     in_memory_s = time.perf_counter() - started
     keep, amount = counted_events(arrays, facts, now, config)
-    graph = pair_graph(np.asarray(arrays.actor)[keep], np.asarray(arrays.target)[keep],
-                       amount, arrays.n_users, config)
+    actor, target = np.asarray(arrays.actor)[keep], np.asarray(arrays.target)[keep]
+    graph = pair_graph(actor, target, amount, arrays.n_users, config)
     matrix = transfer_matrix(graph)
+    # The model's own formula: propagation from the trust-weighted earned base, exactly as
+    # score_arrays runs it (the base is part of the aggregate stage there, not timed here).
+    fans = np.diff(graph.amount.indptr).astype(np.int64)
+    base = member_base(actor, target, np.asarray(arrays.ts, dtype=np.float64)[keep], fans,
+                       arrays.n_users, now, config)
     best_prop, best_bare, iterations = float("inf"), float("inf"), 0
     for _ in range(3):
         started = time.perf_counter()
-        fixed = solve(matrix, config)
+        fixed = solve(matrix, config, base)
         best_prop = min(best_prop, time.perf_counter() - started)
         iterations = fixed.iterations
         started = time.perf_counter()
@@ -366,7 +379,7 @@ def report(row: dict) -> None:
               f"building); {nx_s / kernel['score_arrays_s']:.1f}x score_arrays in memory")
     header = "  " + f"{'run':<22}" + "".join(f"{s:>10}" for s in STAGES) + (
         f"{'total':>9}{'CPU':>8}{'peak RSS':>10}{'nx/total':>9}{'nx/CPU':>8}{'prop/bare':>10}"
-        f"{'hist rows':>11}")
+        f"{'hist rows':>11}{'ckpt after':>12}{'load':>6}")
     scenarios = [("fresh (empty scores table)", row["runs"])]
     if row.get("history_runs"):
         print(f"  history: rescored yesterday, then {row['history_added']:,} rows of "
@@ -386,7 +399,10 @@ def report(row: dict) -> None:
             prop = f"{run['stages']['propagate'] / bare:9.2f}x" if bare else f"{'-':>10}"
             print(f"  {label:<22}{cells}{run['total_s']:8.2f}s{run['cpu_s']:7.2f}s"
                   f"{run['peak_rss_mb']:7.0f} MB{ratio}{cpu_ratio}{prop}"
-                  f"{run['history_rows_today']:>11,}")
+                  f"{run['history_rows_today']:>11,}"
+                  f"{run['checkpoint_s']:6.2f}/{run['checkpoint_cpu_s']:.2f}s{run['load']:6.1f}")
+            print(f"  {'  CPU per stage':<22}" + "".join(
+                f"{run['stage_cpu'].get(s, 0):9.2f}s" for s in STAGES))
     every = [r for _, runs in scenarios for r in runs.values() if "total_s" in r]
     worst = max((r["total_s"] for r in every), default=0.0)
     worst_rss = max((r["peak_rss_mb"] for r in every), default=0.0)

@@ -50,10 +50,20 @@ _TWO_VALUES = (
     "FROM events INDEXED BY events_rescore "
     "WHERE community_id = ? AND ts >= ? AND ts <= ? AND weight = 1.0"
 )
+# Without the covering index (ingestion may trade it away for faster inserts), the same
+# packed read walks the table in rowid ranges: ID_CHUNK rows at a time, never a full scan
+# per time chunk. Times are absolute there, so it always packs two integers per event.
+_TWO_VALUES_BY_ID = (
+    "SELECT group_concat((actor_id << 32) | target_id), group_concat((ts << 8) | kind) "
+    "FROM events WHERE id >= ? AND id <= ? AND community_id = ? AND ts >= ? AND ts <= ? "
+    "AND weight = 1.0"
+)
+ID_CHUNK = 1 << 20
 _WEIGHTED = (
     "SELECT actor_id, target_id, kind, ts, weight FROM events INDEXED BY events_weighted "
     "WHERE community_id = ? AND ts >= ? AND ts <= ? AND weight <> 1.0"
 )
+_WEIGHTED_ANY_INDEX = _WEIGHTED.replace(" INDEXED BY events_weighted", "")
 _ROWS = (
     "SELECT actor_id, target_id, kind, ts, weight FROM events "
     "WHERE community_id = ? AND ts >= ? AND ts <= ?"
@@ -115,7 +125,8 @@ def load_window(conn: sqlite3.Connection, community_id: int, since: int, until: 
     """Every event of the community with since <= ts <= until.
 
     `read` forces one of READ_PATHS (tests compare them); by default the fastest
-    one the account ids allow is used.
+    one the account ids allow is used. Without the events_rescore index both packed
+    paths read in rowid ranges.
     """
     # Every id an event can carry, not just the accounts that still exist (each max is
     # one index seek).
@@ -137,6 +148,8 @@ def load_window(conn: sqlite3.Connection, community_id: int, since: int, until: 
     max_event_id = int(row[0]) if row and row[0] is not None else 0
     if read == "rows":
         raw = _read_rows(conn, community_id, since, until)
+    elif not _has_index(conn, "events_rescore"):
+        raw = _read_packed(conn, community_id, since, until, None, by_id=True)
     else:
         raw = _read_packed(conn, community_id, since, until,
                            packing if read == "one-value" else None)
@@ -167,15 +180,28 @@ class _Packing:
         value >>= self.span_bits
         kind = (value & ((1 << _KIND_BITS) - 1)).astype(np.uint8)
         value >>= _KIND_BITS
-        target = value & ((1 << self.id_bits) - 1)
+        # id_bits <= 29 here: int32 halves what the concatenation and indexing move.
+        target = (value & ((1 << self.id_bits) - 1)).astype(np.int32)
         value >>= self.id_bits
-        return value, target, kind, ts
+        return value.astype(np.int32), target, kind, ts
+
+
+def _has_index(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                        (name,)).fetchone() is not None
 
 
 def _read_packed(conn: sqlite3.Connection, community_id: int, since: int, until: int,
-                 packing: _Packing | None) -> _RawEvents:
-    step = CHUNK_SECONDS if packing is None else 1 << packing.span_bits
-    spans = [(lo, min(lo + step - 1, until)) for lo in range(since, until + 1, step)]
+                 packing: _Packing | None, *, by_id: bool = False) -> _RawEvents:
+    """Packed chunks: time spans of the covering index, or rowid ranges (`by_id`)."""
+    window = (since, until) if by_id else None
+    if by_id:
+        first, last = conn.execute("SELECT min(id), max(id) FROM events").fetchone()
+        spans = ([] if first is None else
+                 [(lo, min(lo + ID_CHUNK - 1, last)) for lo in range(first, last + 1, ID_CHUNK)])
+    else:
+        step = CHUNK_SECONDS if packing is None else 1 << packing.span_bits
+        spans = [(lo, min(lo + step - 1, until)) for lo in range(since, until + 1, step)]
     # SQLite formats the rows with the GIL released, so each extra connection reading
     # its own share of the chunks runs on another core.
     groups = [spans[i::READ_THREADS] for i in range(READ_THREADS)]
@@ -184,18 +210,20 @@ def _read_packed(conn: sqlite3.Connection, community_id: int, since: int, until:
     if len(groups) > 1 and path:
         with ThreadPoolExecutor(len(groups) - 1) as pool:
             others = [pool.submit(_read_spans_on_own_connection, path, community_id, g,
-                                  packing) for g in groups[1:]]
-            parts = _read_spans(conn, community_id, groups[0], packing)
+                                  packing, window) for g in groups[1:]]
+            parts = _read_spans(conn, community_id, groups[0], packing, window)
             for future in others:
                 parts += future.result()
     else:
-        parts = _read_spans(conn, community_id, spans, packing)
+        parts = _read_spans(conn, community_id, spans, packing, window)
     actor_ids = _concat([p[0] for p in parts], np.int64)
     target_ids = _concat([p[1] for p in parts], np.int64)
     kind = _concat([p[2] for p in parts], np.uint8)
     ts = _concat([p[3] for p in parts], np.float64)
     del parts
-    weighted = conn.execute(_WEIGHTED, (community_id, since, until)).fetchall()
+    weighted = conn.execute(
+        _WEIGHTED if _has_index(conn, "events_weighted") else _WEIGHTED_ANY_INDEX,
+        (community_id, since, until)).fetchall()
     if not weighted:
         return _RawEvents(actor_ids, target_ids, kind, ts, None)
     w_actor, w_target, w_kind, w_ts, w_weight = _columns(weighted)
@@ -212,7 +240,9 @@ _Part = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _read_spans(conn: sqlite3.Connection, community_id: int, spans: list[tuple[int, int]],
-                packing: _Packing | None) -> list[_Part]:
+                packing: _Packing | None, window: tuple[int, int] | None = None
+                ) -> list[_Part]:
+    """`window` set: spans are rowid ranges and events are kept inside the window."""
     parts: list[_Part] = []
     todo = spans[::-1]
     while todo:
@@ -224,8 +254,12 @@ def _read_spans(conn: sqlite3.Connection, community_id: int, spans: list[tuple[i
                 if text:
                     parts.append(packing.decode(text, lo))
                 continue
-            pair_text, stamp_text = conn.execute(_TWO_VALUES, (community_id, lo, hi)
-                                                 ).fetchone()
+            if window is None:
+                pair_text, stamp_text = conn.execute(_TWO_VALUES, (community_id, lo, hi)
+                                                     ).fetchone()
+            else:
+                pair_text, stamp_text = conn.execute(
+                    _TWO_VALUES_BY_ID, (lo, hi, community_id, *window)).fetchone()
         except sqlite3.DataError:  # "string or blob too big": read it in halves
             if lo == hi:
                 raise
@@ -236,18 +270,19 @@ def _read_spans(conn: sqlite3.Connection, community_id: int, spans: list[tuple[i
             pair = _parse_ints(pair_text)
             stamp = _parse_ints(stamp_text)
             del pair_text, stamp_text
-            parts.append((pair >> 32, pair & 0xFFFF_FFFF,
+            parts.append(((pair >> 32).astype(np.int32), (pair & 0xFFFF_FFFF).astype(np.int32),
                           (stamp & ((1 << _TWO_KIND_BITS) - 1)).astype(np.uint8),
                           (stamp >> _TWO_KIND_BITS).astype(np.float64)))
     return parts
 
 
 def _read_spans_on_own_connection(path: str, community_id: int, spans: list[tuple[int, int]],
-                                  packing: _Packing | None) -> list[_Part]:
+                                  packing: _Packing | None, window: tuple[int, int] | None
+                                  ) -> list[_Part]:
     conn = sqlite3.connect(path)
     try:
         conn.execute("PRAGMA query_only = ON")
-        return _read_spans(conn, community_id, spans, packing)
+        return _read_spans(conn, community_id, spans, packing, window)
     finally:
         conn.close()
 
@@ -292,7 +327,6 @@ def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
 def _index(raw: _RawEvents, max_event_id: int) -> GraphArrays:
     """Account ids -> dense indices 0..n-1, in increasing id order."""
     actor_ids, target_ids = raw.actor_ids, raw.target_ids
-    has_target = target_ids > 0
     m = len(actor_ids)
     top = int(max(actor_ids.max(initial=0), target_ids.max(initial=0)))
     index_type = np.int32 if top < _ID_LIMIT and m < _ID_LIMIT else np.int64
@@ -300,7 +334,7 @@ def _index(raw: _RawEvents, max_event_id: int) -> GraphArrays:
         # Ids are dense enough for a lookup table: linear, where np.unique sorts.
         seen = np.zeros(top + 1, dtype=bool)
         seen[actor_ids] = True
-        seen[target_ids[has_target]] = True
+        seen[target_ids] = True
         seen[0] = False  # 0 is "no target", never an account
         account_ids = np.flatnonzero(seen).astype(np.int64)
         del seen
@@ -309,11 +343,13 @@ def _index(raw: _RawEvents, max_event_id: int) -> GraphArrays:
         actor = lookup[actor_ids]
         target = lookup[target_ids]
     else:
+        has_target = target_ids > 0
         account_ids, inverse = np.unique(
             np.concatenate([actor_ids, target_ids[has_target]]), return_inverse=True)
         actor = inverse[:m].astype(index_type)
         target = np.full(m, -1, dtype=index_type)
         target[has_target] = inverse[m:]
+        account_ids = account_ids.astype(np.int64)
     return GraphArrays(account_ids, actor, target, raw.kind, raw.ts, raw.weight, m,
                        max_event_id)
 

@@ -154,8 +154,9 @@ class ScoreRepository:
     async def replace_table(self, community_id: int, table: ScoreTable, model_version: str,
                             computed_at: int, events_seen: int) -> None:
         """Swap in a full rescore, record what changed in the history and the rescore
-        state, in one transaction (readers see the old scores or the new, never a mix)."""
-        async with self.db.write() as conn:
+        state, in one transaction (readers see the old scores or the new, never a mix).
+        The WAL checkpoint of these pages runs after the commit, off the lock."""
+        async with self.db.write(defer_checkpoint=True) as conn:
             await write_rescore(conn, community_id, table, model_version, computed_at,
                                 events_seen)
 

@@ -187,6 +187,29 @@ async def test_read_paths_agree(world: World) -> None:
                    for path in ("one-value", "two-values")]
     finally:
         conn.close()
+    assert_same_events(world, graphs, since, until)
+
+
+async def test_reads_without_the_covering_index(world: World,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingestion may drop the read indexes: the packed read then walks rowid ranges."""
+    await world.store.db.execute("DROP INDEX events_rescore")
+    await world.store.db.execute("DROP INDEX events_weighted")
+    monkeypatch.setattr(bulk, "ID_CHUNK", 97)  # many ranges, split across both threads
+    since, until = NOW - WINDOW, NOW
+    conn = sqlite3.connect(world.store.db.path)
+    try:
+        graphs = [bulk.load_window(conn, world.community, since, until, read=path)
+                  for path in bulk.READ_PATHS]
+        graphs.append(bulk.load_window(conn, world.community, since, until))
+    finally:
+        conn.close()
+    assert_same_events(world, graphs, since, until)
+    await assert_matches_reference(world)
+
+
+def assert_same_events(world: World, graphs: list[bulk.GraphArrays], since: int,
+                       until: int) -> None:
     expected = sorted(
         (r.actor_id, r.target_id, r.kind, r.ts, r.weight) for r in world.rows
         if r.community_id == world.community and since <= r.ts <= until)
@@ -370,3 +393,42 @@ async def test_every_row_arrives_whatever_the_statement_batching(tmp_path: Path,
             "SELECT account_id, score, raw, rank, give_rate FROM scores ORDER BY account_id")
         assert [tuple(r) for r in rows] == list(zip(ids.tolist(), score.tolist(), raw.tolist(),
                                                     rank.tolist(), give.tolist(), strict=True))
+
+
+def scores_in_main_file(path: Path, copy: Path, community: int) -> int:
+    """Score rows a copy of the main database file alone holds (without its WAL)."""
+    copy.write_bytes(path.read_bytes())
+    conn = sqlite3.connect(copy)
+    try:
+        (count,) = conn.execute("SELECT count(*) FROM scores WHERE community_id = ?",
+                                (community,)).fetchone()
+        return int(count)
+    finally:
+        conn.close()
+
+
+async def test_rescore_commit_leaves_the_checkpoint_to_a_worker(world: World,
+                                                                tmp_path: Path) -> None:
+    db = world.store.db
+    writer = db._writer
+    assert writer is not None
+    await Rescorer(world.store, CONFIG).rescore(world.community, NOW)
+    await db.settle()
+    # The scores reached the database file itself, not just the WAL.
+    count = scores_in_main_file(Path(db.path), tmp_path / "main-file-only.db", world.community)
+    assert count == len(await stored(world)) > 0
+    # Automatic checkpoints are back for every other write, so the WAL stays bounded.
+    row = await (await writer.execute("PRAGMA wal_autocheckpoint")).fetchone()
+    assert row is not None and int(row[0]) == 1000
+
+
+async def test_deferred_write_that_fails_still_restores_checkpoints(world: World) -> None:
+    db = world.store.db
+    with pytest.raises(RuntimeError):
+        async with db.write(defer_checkpoint=True) as conn:
+            await conn.execute("DELETE FROM scores")
+            raise RuntimeError("boom")
+    await db.settle()
+    assert db._writer is not None
+    row = await (await db._writer.execute("PRAGMA wal_autocheckpoint")).fetchone()
+    assert row is not None and int(row[0]) == 1000
