@@ -46,4 +46,5 @@ class Storage:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self.card_state.close()
         await self.db.close()

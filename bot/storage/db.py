@@ -154,6 +154,10 @@ class Database:
         self._reader = self._writer = None
 
     @property
+    def is_open(self) -> bool:
+        return self._reader is not None
+
+    @property
     def reader(self) -> aiosqlite.Connection:
         if self._reader is None:
             raise StorageError("closed", f"database {self.path} is not open")

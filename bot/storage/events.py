@@ -54,10 +54,10 @@ async def fold_inbox(conn: aiosqlite.Connection, limit: int | None = None) -> tu
         return 0, True
     low, high = int(row[0]), int(row[1])
     upto = high if limit is None else min(high, low + limit - 1)
-    # A fold inserts into events_actor and events_target at random pages; with SQLite's
-    # default 2 MB cache most were read back from the OS again and again (50k rows/s
-    # instead of 200k). Only for the fold: a cache kept that large would hold on to
-    # 64 MB after every rescore write.
+    # A fold inserts into events_target at random pages (and into events_actor, before
+    # migration 0010); with SQLite's default 2 MB cache most were read back from the OS
+    # again and again (50k rows/s instead of 200k). Only for the fold: a cache kept that
+    # large would hold on to 64 MB after every rescore write.
     cur = await conn.execute("PRAGMA cache_size")
     row = await cur.fetchone()
     cache = int(row[0]) if row else -2000

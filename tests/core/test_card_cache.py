@@ -3,6 +3,7 @@ and never serves anyone who opted out or was forgotten."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -142,3 +143,30 @@ async def test_a_forget_leaves_no_card_or_render_naming_them(tmp_path: Path) -> 
         await bot.say(f"/privacy forget confirm {confirm_code(out)}", as_="bo")
         assert len(bot.app.cards) == 0 and not bot.app.renderer._memo
         assert "bo (" not in await bot.say("/klout @ana", as_="cy")
+
+
+async def test_the_stamp_is_read_on_the_event_loop_thread(tmp_path: Path) -> None:
+    async with console_bot(tmp_path / "t.db") as bot:
+        await build_community(bot)
+        state = bot.app.store.card_state
+        await bot.say("/klout", as_="ana")
+        local, shared = state.local_reads, state.shared_reads
+        await bot.say("/klout", as_="ana")
+        assert (state.local_reads, state.shared_reads) == (local + 1, shared)
+
+
+async def test_the_loop_threads_connection_is_never_used_from_another_thread(
+        tmp_path: Path) -> None:
+    db = tmp_path / "l.db"
+    async with console_bot(db) as bot:
+        await build_community(bot)
+        comm = await bot.app.store.communities.ensure("console", "test")
+        state = bot.app.store.card_state
+        expected = state.read_now(comm.id, "console", "ana")
+        assert expected is not None and expected[2] is not None and expected[3] == 0
+        assert await asyncio.to_thread(state.read_now, comm.id, "console", "ana") is None
+        conn = sqlite3.connect(db)
+        with conn:
+            conn.execute("UPDATE accounts SET opted_out = 1 WHERE external_id = 'ana'")
+        conn.close()
+        assert state.read_now(comm.id, "console", "ana") == (*expected[:3], 1, *expected[4:])
