@@ -75,6 +75,8 @@ class DiscordSection:
     backfill_days: int = field(default=30, metadata=_range(0, 365))
     backfill_pause_ms: int = field(default=250, metadata=_range(0, 60_000))
     guild_ready_timeout_s: float = field(default=2.0, metadata=_range(0.0, 60.0))
+    # Discord drops an interaction unanswered after 3 s; slower answers defer first.
+    defer_after_ms: int = field(default=1500, metadata=_range(0, 2_500))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ only translates (options to args, members to Persons, Reply to embed) and sends.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -14,7 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.adapters.discord_ingest import snowflake_seconds
-from bot.adapters.discord_reply import NO_PINGS, describe_http_error, message_kwargs
+from bot.adapters.discord_reply import NO_PINGS, describe_http_error, files_of, message_kwargs
 from bot.render import Rendered
 from commands.errors import UserError
 from commands.parse import parse
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
 Period = Literal["week", "alltime"]
+# Answers about one person's own data; when they must be deferred, only the asker sees
+# the "thinking" placeholder and the answer.
+PRIVATE_COMMANDS = frozenset({"privacy", "link", "unlink", "privacy-wipe-community",
+                              "kloutadmin", "leaderboard-preview", "leaderboard-post"})
 WEEKDAY_CHOICES = [app_commands.Choice(name=d, value=d[:3].lower()) for d in (
     "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")]
 
@@ -44,6 +49,7 @@ class KloutCommands(commands.Cog):
     def __init__(self, adapter: DiscordAdapter) -> None:
         self.adapter = adapter
         self.app = adapter.app
+        self.defer_after_s = adapter.app.config.discord.defer_after_ms / 1000
 
     # -- user commands ------------------------------------------------------------
     @app_commands.command(name="klout", description="Your influence score, or someone else's")
@@ -64,6 +70,52 @@ class KloutCommands(commands.Cog):
     @app_commands.command(name="help", description="What KloutBot does and how scores work")
     async def help(self, interaction: discord.Interaction[Any]) -> None:
         await self.answer(interaction, "help")
+
+    # -- your data -------------------------------------------------------------------
+    privacy = app_commands.Group(
+        name="privacy", description="Your data: what is stored, opt out or in, export, forget",
+        guild_only=True)
+
+    @privacy.command(name="info", description="What the bot stores about you, and why")
+    async def privacy_info(self, interaction: discord.Interaction[Any]) -> None:
+        await self.answer(interaction, "privacy", ("info",))
+
+    @privacy.command(name="optout", description="Hide your score everywhere; stop recording you")
+    async def privacy_optout(self, interaction: discord.Interaction[Any]) -> None:
+        await self.answer(interaction, "privacy", ("optout",))
+
+    @privacy.command(name="optin", description="Show your score again and count you again")
+    async def privacy_optin(self, interaction: discord.Interaction[Any]) -> None:
+        await self.answer(interaction, "privacy", ("optin",))
+
+    @privacy.command(name="export", description="A JSON file of everything stored about you")
+    async def privacy_export(self, interaction: discord.Interaction[Any]) -> None:
+        await self.answer(interaction, "privacy", ("export",))
+
+    @privacy.command(name="forget", description="Delete everything stored about you")
+    @app_commands.describe(confirm="The code from the first /privacy forget, to confirm")
+    async def privacy_forget(self, interaction: discord.Interaction[Any],
+                             confirm: app_commands.Range[str, 1, 64] | None = None) -> None:
+        await self.answer(interaction, "privacy",
+                          ("forget",) if confirm is None else ("forget", "confirm", confirm))
+
+    @app_commands.command(name="link", description="Link your X account to combine both scores")
+    @app_commands.describe(network="The other network",
+                           handle="Your handle there, or 'verify' once the code is in place")
+    @app_commands.choices(network=[app_commands.Choice(name="X (Twitter)", value="twitter")])
+    @app_commands.guild_only()
+    async def link(self, interaction: discord.Interaction[Any],
+                   network: app_commands.Choice[str],
+                   handle: app_commands.Range[str, 1, 64]) -> None:
+        await self.answer(interaction, "link", (network.value, *handle.split()[:2]))
+
+    @app_commands.command(name="unlink", description="Undo /link")
+    @app_commands.describe(network="The network to unlink")
+    @app_commands.choices(network=[app_commands.Choice(name="X (Twitter)", value="twitter")])
+    @app_commands.guild_only()
+    async def unlink(self, interaction: discord.Interaction[Any],
+                     network: app_commands.Choice[str]) -> None:
+        await self.answer(interaction, "unlink", (network.value,))
 
     # -- admin commands -------------------------------------------------------------
     @admin.command(name="show", description="Show this server's settings")
@@ -129,6 +181,13 @@ class KloutCommands(commands.Cog):
                           ) -> list[app_commands.Choice[str]]:
         return [app_commands.Choice(name=t, value=t) for t in self.app.settings.tiers
                 if current.lower() in t][:25]
+
+    @admin.command(name="wipe", description="Delete all data stored about this server")
+    @app_commands.describe(confirm="The code from the first /kloutadmin wipe, to confirm")
+    async def admin_wipe(self, interaction: discord.Interaction[Any],
+                         confirm: app_commands.Range[str, 1, 64] | None = None) -> None:
+        await self.answer(interaction, "privacy-wipe-community",
+                          () if confirm is None else ("confirm", confirm))
 
     admin_board = app_commands.Group(name="leaderboard", parent=admin,
                                      description="The weekly leaderboard post")
@@ -229,14 +288,52 @@ class KloutCommands(commands.Cog):
             return
         request = self.request(guild, interaction.channel_id, interaction.user, command, args,
                                targets, is_admin=self.is_admin(interaction))
-        await self.respond(interaction, await self.app.handle(request))
+        # Discord drops an interaction not acknowledged within 3 s ("The application did
+        # not respond"). Most answers take a millisecond; a slow one (a forget or export
+        # of a busy member, a cold cache, a busy database) acknowledges first, shows
+        # "thinking", and follows up. A timer, not a task per request: the fast path
+        # stays cheap.
+        deferral: list[asyncio.Task[None]] = []
+        timer = asyncio.get_running_loop().call_later(
+            self.defer_after_s, lambda: deferral.append(asyncio.ensure_future(
+                self._defer(interaction, ephemeral=command in PRIVATE_COMMANDS))))
+        try:
+            answer = await self.app.handle(request)
+        finally:
+            timer.cancel()
+        if deferral:
+            await deferral[0]
+        await self.respond(interaction, answer)
+        reply = answer[0]
+        if reply.attachments and command == "privacy":
+            await self._dm_copy(interaction.user, answer)
+
+    async def _defer(self, interaction: discord.Interaction[Any], *, ephemeral: bool) -> None:
+        try:
+            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        except discord.HTTPException as exc:
+            log.warning("could not acknowledge %s in guild %s: %s", _what(interaction),
+                        interaction.guild_id, describe_http_error(exc))
+
+    async def _dm_copy(self, user: discord.User | discord.Member,
+                       answer: tuple[Reply, Rendered]) -> None:
+        """Exports also go by direct message, so the file outlives the ephemeral reply."""
+        reply, rendered = answer
+        try:
+            await user.send(rendered.text[:2000], files=files_of(reply),
+                            allowed_mentions=NO_PINGS)
+        except discord.HTTPException as exc:  # DMs closed (50007) is common and fine
+            log.info("export not sent by DM to %s: %s", user.id, describe_http_error(exc))
 
     async def respond(self, interaction: discord.Interaction[Any],
                       answer: tuple[Reply, Rendered]) -> None:
         reply, rendered = answer
         kwargs = message_kwargs(reply, rendered, interaction.guild_id)
         try:
-            await interaction.response.send_message(ephemeral=reply.ephemeral, **kwargs)
+            if interaction.response.is_done():  # acknowledged by _defer: follow up
+                await interaction.followup.send(ephemeral=reply.ephemeral, **kwargs)
+            else:
+                await interaction.response.send_message(ephemeral=reply.ephemeral, **kwargs)
         except discord.NotFound as exc:
             # Nobody to tell: the interaction is gone (answered too late, or twice).
             log.warning("could not answer %s in guild %s: %s", _what(interaction),

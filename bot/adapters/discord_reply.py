@@ -7,6 +7,7 @@ so a click works on any message, days and restarts later, by anyone.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,14 @@ def message_kwargs(reply: Reply, rendered: Rendered, guild_id: int | None) -> di
     view = pager_view(reply.pager, guild_id)
     if view is not None:
         kwargs["view"] = view
+    if reply.attachments:
+        kwargs["files"] = files_of(reply)
     return kwargs
+
+
+def files_of(reply: Reply) -> list[discord.File]:
+    """Fresh File objects each time: discord.py closes a File once it has been sent."""
+    return [discord.File(io.BytesIO(a.data), filename=a.filename) for a in reply.attachments]
 
 
 def pager_view(pager: Pager | None, guild_id: int | None) -> discord.ui.View | None:

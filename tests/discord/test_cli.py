@@ -19,12 +19,19 @@ async def test_sync_commands_registers_globally_or_per_guild(
     previous = current_endpoints()
     try:
         names = await cli_discord.sync_commands(config, fake.token, None)
-        assert set(names) == {"klout", "leaderboard", "help", "kloutadmin"}
+        assert set(names) == {"klout", "leaderboard", "help", "kloutadmin", "privacy", "link",
+                              "unlink"}
         admin = next(c for c in fake.commands[None] if c["name"] == "kloutadmin")
         assert int(admin["default_member_permissions"]) == 1 << 5  # Manage Server
         assert admin["dm_permission"] is False  # guild only
         subcommands = {o["name"] for o in admin["options"]}
-        assert {"show", "schedule", "exclude-channel", "tier-role", "backfill"} <= subcommands
+        assert {"show", "schedule", "exclude-channel", "tier-role", "backfill",
+                "wipe"} <= subcommands
+        privacy = next(c for c in fake.commands[None] if c["name"] == "privacy")
+        assert {o["name"] for o in privacy["options"]} == {
+            "info", "optout", "optin", "export", "forget"}
+        assert "default_member_permissions" not in privacy or \
+            privacy["default_member_permissions"] is None  # everyone's own data
 
         await cli_discord.sync_commands(config, fake.token, guild.id)
         assert {c["name"] for c in fake.commands[guild.id]} == set(names)
