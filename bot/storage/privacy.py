@@ -164,9 +164,8 @@ class PrivacyRepository:
         self._opted_out = {(str(r[0]), str(r[1])) for r in opted}
         self._forgotten = {bytes(r[0]) for r in await self.db.fetchall(
             "SELECT digest FROM forgotten")}
-        self._consent_changed()
         self._loaded = True
-        self._changed()
+        self._consent_changed()
 
     async def ensure_loaded(self) -> None:
         if not self._loaded:
@@ -206,8 +205,10 @@ class PrivacyRepository:
         return hmac.new(self._salt, message, hashlib.sha256).digest()[:length]
 
     def _consent_changed(self) -> None:
+        """Consent moved: verdict caches start over, and so does everything _changed tells."""
         self._verdicts.clear()
         self.consent_version += 1
+        self._changed()
 
     # -- opt-out -----------------------------------------------------------------
     async def set_opted_out(self, accounts: Sequence[Account], opted_out: bool) -> None:
@@ -225,7 +226,6 @@ class PrivacyRepository:
             else:
                 self._opted_out.discard((a.platform, a.external_id))
         self._consent_changed()
-        self._changed()
 
     async def lift_tombstone(self, platform: str, external_id: str) -> bool:
         """Let a forgotten person back in (they asked, or proved they own the account)."""
@@ -236,7 +236,6 @@ class PrivacyRepository:
         await self.db.execute("DELETE FROM forgotten WHERE digest = ?", (digest,))
         self._forgotten.discard(digest)
         self._consent_changed()
-        self._changed()
         return True
 
     async def tombstone(self, platform: str, external_id: str) -> None:
@@ -247,7 +246,6 @@ class PrivacyRepository:
         self._forgotten.add(digest)
         self._opted_out.discard((platform, external_id))
         self._consent_changed()
-        self._changed()
 
     # -- a person's footprint, and forgetting it ---------------------------------
     async def footprint(self, accounts: Sequence[Account]) -> Footprint:
@@ -300,7 +298,6 @@ class PrivacyRepository:
         for a in accounts:
             self._forgotten.add(self.digest(a.platform, a.external_id))
         self._consent_changed()
-        self._changed()
 
     async def forget(self, accounts: Sequence[Account]) -> Footprint:
         """Delete every row about these accounts, everywhere, and leave only tombstones.
@@ -340,7 +337,6 @@ class PrivacyRepository:
             self.accounts.drop_cached(a.platform, a.external_id)
         self._consent_changed()
         self.generation += 1
-        self._changed()
         return before
 
     # -- what an export contains ------------------------------------------------
