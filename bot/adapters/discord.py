@@ -24,10 +24,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiohttp
 import discord
 from discord.ext import commands
 
+from bot.adapters import discord_turns
 from bot.adapters.base import DeliveryError
 from bot.adapters.discord_backfill import Backfill
 from bot.adapters.discord_commands import KloutCommands
@@ -53,13 +53,12 @@ class KloutClient(commands.Bot):
     """A commands.Bot for its cog and app-command machinery; prefix commands are unused."""
 
     def __init__(self, adapter: DiscordAdapter, *, guild_ready_timeout: float,
-                 reidentify_pause: bool, http_trace: aiohttp.TraceConfig | None = None) -> None:
-        options: dict[str, Any] = {} if http_trace is None else {"http_trace": http_trace}
+                 reidentify_pause: bool) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned, intents=INTENTS, help_command=None,
             allowed_mentions=NO_PINGS, chunk_guilds_at_startup=False,
             guild_ready_timeout=guild_ready_timeout, max_messages=None,
-            member_cache_flags=discord.MemberCacheFlags.none(), **options)
+            member_cache_flags=discord.MemberCacheFlags.none())
         self.adapter = adapter
         self._reidentify_pause = reidentify_pause
 
@@ -78,15 +77,13 @@ class DiscordAdapter:
     name = "discord"
 
     def __init__(self, app: KloutApp, *, token: str, reidentify_pause: bool = True,
-                 http_trace: aiohttp.TraceConfig | None = None,
                  freeze_heap: bool = False) -> None:
         self.app = app
         self._token = token
         self._freeze_heap = freeze_heap
         cfg = app.config.discord
-        # http_trace: aiohttp hooks on every REST call (the benchmark times callbacks).
         self.client = KloutClient(self, guild_ready_timeout=cfg.guild_ready_timeout_s,
-                                  reidentify_pause=reidentify_pause, http_trace=http_trace)
+                                  reidentify_pause=reidentify_pause)
         self.backfill = Backfill(self, cfg.backfill_days, cfg.backfill_pause_ms / 1000)
         self.roles = TierRoles(self)
         self._events: GatewayEvents | None = None
@@ -212,6 +209,14 @@ class DiscordAdapter:
             raise RuntimeError(f"this discord.py has no parser for {missing}; unsupported version")
         for event in INGESTED_EVENTS:
             parsers[event] = self._wrap(event, parsers[event])
+        discord_turns.install()
+        state = self.client._connection
+        parse_interaction = parsers["INTERACTION_CREATE"]
+
+        def interaction_create(data: Any) -> None:
+            parse_interaction(data)
+            discord_turns.interaction_parsed(state)
+        parsers["INTERACTION_CREATE"] = interaction_create
 
     def _wrap(self, event: str, original: Callable[[Any], None]) -> Callable[[Any], None]:
         handle = self.events.handle
