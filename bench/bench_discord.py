@@ -234,6 +234,10 @@ def fake_process(conn: Connection) -> None:
 async def _fake_main(conn: Connection) -> None:
     from tests.fakes.discord_fake import FakeDiscord
 
+    # The fake keeps every interaction and request of a phase: its collector's full passes
+    # over that growing heap stalled its sends by tens of ms. It is the load generator,
+    # and lives for one run: no collector.
+    gc.disable()
     # When each callback reached the fake, by interaction id: the far end of the round trip.
     answered_at: dict[int, float] = {}
     original = FakeDiscord._r_callback
@@ -264,7 +268,6 @@ async def _fake_main(conn: Connection) -> None:
             elif command == "paced":
                 # Open loop: Poisson arrivals at `rate`, whatever the bot's answers do.
                 guild_id, channel_id, user_ids, rate, count, seed = args
-                guild = fake.guilds[guild_id]
                 rng = random.Random(seed)
                 sent_at: dict[int, float] = {}
                 ixs = []
@@ -274,11 +277,8 @@ async def _fake_main(conn: Connection) -> None:
                     delay = due - time.perf_counter()
                     if delay > 0:
                         await asyncio.sleep(delay)
-                    member = guild.members[user_ids[i % len(user_ids)]]
-                    sent = time.perf_counter()
-                    ix = await fake.invoke_slash(guild_id, channel_id, member, "klout")
-                    sent_at[ix.id] = sent
-                    ixs.append(ix)
+                    ixs.append(await _timed_ask(fake, guild_id, channel_id,
+                                                user_ids[i % len(user_ids)], sent_at))
                 conn.send(await _finish(fake, ixs, sent_at, answered_at))
 
 
@@ -490,7 +490,7 @@ class Phase:
     arrival_span: float  # first -> last arrival
     loop_cpu: float  # event-loop CPU over the phase and its aftermath, seconds
     answered: int
-    round_trips: list[float]  # fake's send -> fake's receipt of the callback
+    round_trips: list[float]  # frame written by the fake -> the fake's receipt of the callback
     from_wire: list[float]  # the fake's send of the frame -> the bot's callback written
     gc: list[tuple[int, float, float]]  # collections during the phase (see GcPauses)
 
