@@ -12,6 +12,9 @@ MAX_INPUT = 2_000
 # Names: letters, digits, underscore, dot, dash; Discord-style <@123> ids too.
 _MENTION = re.compile(r"<@!?(\d{1,25})>|@([\w.\-]{1,64})", re.UNICODE)
 _INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}
+# What may follow "leaderboard" in a sentence (commands/leaderboard.py reads them).
+_BOARD_WORDS = frozenset({"week", "this-week", "weekly", "this", "alltime", "all-time", "all",
+                          "time"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +63,26 @@ def parse(text: str, bot_name: str) -> ParsedCommand | None:
             args = tuple(w.strip(".,!?;:") for w in raw_words[i + 1:i + 4])
             return ParsedCommand(word, tuple(a for a in args if a), others,
                                  addressed_bot=True)
-        if word in ("leaderboard", "help"):
+        if word == "leaderboard":
+            return ParsedCommand(word, _board_words(raw_words[i + 1:]), others,
+                                 addressed_bot=True)
+        if word == "help":
             return ParsedCommand(word, (), others, addressed_bot=True)
     return ParsedCommand("klout", (), others, addressed_bot=True)
+
+
+def _board_words(words: list[str]) -> tuple[str, ...]:
+    """The page and period after "leaderboard" in a sentence ("leaderboard page 2, all
+    time please" -> ("2", "all", "time")); the first other word ends them."""
+    found = []
+    for raw in words:
+        word = raw.strip(".,!?;:#").lower()
+        if word == "page":
+            continue
+        if not (word in _BOARD_WORDS or (word.isdigit() and len(word) < 7)):
+            break
+        found.append(word)
+    return tuple(found)
 
 
 def _mentions(text: str) -> tuple[str, ...]:

@@ -230,8 +230,13 @@ class KloutCommands(commands.Cog):
             return
         wanted = set(parsed.mentions)
         targets = tuple(m for m in message.mentions if str(m.id) in wanted and m.id != me.id)
+        # Arguments count for public commands ("@KloutBot leaderboard 2"). A private one
+        # asked in a channel gets its how-to (the /privacy info text), never its action:
+        # the answer would be public, and an export or a forget code belongs in an
+        # ephemeral slash reply.
+        args = () if parsed.name in PRIVATE_COMMANDS else parsed.args
         request = self.request(message.guild, message.channel.id, message.author,
-                               parsed.name, (), targets, is_admin=False)
+                               parsed.name, args, targets, is_admin=False)
         reply, rendered = await self.app.handle(request)
         await self.reply_to(message, (reply, rendered))
 

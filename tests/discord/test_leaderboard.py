@@ -82,3 +82,33 @@ async def test_buttons_on_a_posted_board_work_after_a_restart(
         assert "all time" in answer["data"]["embeds"][0]["title"]
         posted_now = fake.messages[guild.channel_id][int(posted)]
         assert posted_now["embeds"][0]["footer"]["text"].startswith("Page 1 of 3")
+
+
+async def test_a_mention_can_ask_for_a_page(fake: FakeDiscord, guild: FakeGuild,
+                                            tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    async with discord_bot(fake, db, config=small_pages(fake, db)) as bot:
+        await five_scored(bot, guild)
+        start = len(fake.requests)
+        await fake.send_message(guild.id, guild.channel_id, guild.member("bob"),
+                                f"<@{bot.bot_id}> leaderboard 2")
+        post = await fake.wait_for_request("POST", rf"/channels/{guild.channel_id}/messages",
+                                           start=start)
+        embed = post.json["embeds"][0]
+        assert embed["footer"]["text"].startswith("Page 2 of 3")
+        assert embed["description"].lstrip().startswith("3.")
+        assert post.json["allowed_mentions"] == {"parse": [], "replied_user": False}
+
+
+async def test_a_private_command_by_mention_only_explains_itself(
+        fake: FakeDiscord, guild: FakeGuild, tmp_path: Path) -> None:
+    async with discord_bot(fake, tmp_path / "p.db") as bot:
+        await five_scored(bot, guild)
+        start = len(fake.requests)
+        await fake.send_message(guild.id, guild.channel_id, guild.member("bob"),
+                                f"<@{bot.bot_id}> privacy optout")
+        post = await fake.wait_for_request("POST", rf"/channels/{guild.channel_id}/messages",
+                                           start=start)
+        card = await bot.card(guild, "bob")
+        assert card.status == "scored"  # still scored: nothing was done in public
+        assert "/privacy" in str(post.json)
