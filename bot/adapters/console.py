@@ -222,7 +222,7 @@ class ConsoleAdapter:
     async def _next_source(self) -> str:
         comm = await self.app.store.communities.ensure(PLATFORM, self.community)
         await self.app.writer.flush()
-        return str(await self.app.store.events.max_id(comm.id) + 1)
+        return str(await self.app.store.events.last_post_number(comm.id, "console") + 1)
 
     def _ack(self, what: str, **context: object) -> str:
         return self.app.renderer.render_name("ack", PLATFORM, {"what": what, **context}).text

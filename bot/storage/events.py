@@ -175,6 +175,16 @@ class EventRepository:
             "SELECT coalesce(max(id), 0) FROM events WHERE community_id = ?", (community_id,))
         return int(row[0]) if row else 0
 
+    async def last_post_number(self, community_id: int, channel: str) -> int:
+        """The highest numbered message posted in `channel` (the console numbers its posts
+        #1, #2, ...; other sources, such as the demo's "m12", are not numbers)."""
+        await self.fold()
+        row = await self.db.fetchone(
+            "SELECT coalesce(max(CAST(source AS INTEGER)), 0) FROM events "
+            "WHERE community_id = ? AND kind = 0 AND channel = ? AND source GLOB '[0-9]*'",
+            (community_id, channel))
+        return int(row[0]) if row else 0
+
     async def load_graph(self, community_id: int, since: int, until: int) -> GraphArrays:
         """Every event of the community with since <= ts <= until, as arrays."""
         await self.fold()

@@ -210,3 +210,11 @@ def test_help_is_useful() -> None:
         assert word in result.stdout
     console = run_cli("console", "--help")
     assert "--as" in console.stdout and "--demo" in console.stdout
+
+
+async def test_posts_are_numbered_one_after_another(tmp_path: Path) -> None:
+    async with console_bot(tmp_path / "n.db") as bot:
+        assert "posted #1 mentioning" in await bot.say("post hi @bo @cy", as_="ana")
+        assert "posted #2" in await bot.say("post again", as_="ana")
+        assert "#3" in await bot.say("reply #1 hello @ana", as_="bo")
+        assert "posted #4" in await bot.say("post more", as_="cy")
