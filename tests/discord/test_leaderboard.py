@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 from commands.types import Pager, Reply
 from tests.discord.harness import DiscordBot, bot_config, discord_bot
@@ -84,16 +85,22 @@ async def test_buttons_on_a_posted_board_work_after_a_restart(
         assert posted_now["embeds"][0]["footer"]["text"].startswith("Page 1 of 3")
 
 
+async def bob_mentions_the_bot(bot: DiscordBot, guild: FakeGuild, text: str) -> Any:
+    """bob writes "@KloutBot <text>"; the bot's answer, as the fake received it."""
+    fake = bot.fake
+    start = len(fake.requests)
+    await fake.send_message(guild.id, guild.channel_id, guild.member("bob"),
+                            f"<@{bot.bot_id}> {text}")
+    return await fake.wait_for_request("POST", rf"/channels/{guild.channel_id}/messages",
+                                       start=start)
+
+
 async def test_a_mention_can_ask_for_a_page(fake: FakeDiscord, guild: FakeGuild,
                                             tmp_path: Path) -> None:
     db = tmp_path / "m.db"
     async with discord_bot(fake, db, config=small_pages(fake, db)) as bot:
         await five_scored(bot, guild)
-        start = len(fake.requests)
-        await fake.send_message(guild.id, guild.channel_id, guild.member("bob"),
-                                f"<@{bot.bot_id}> leaderboard 2")
-        post = await fake.wait_for_request("POST", rf"/channels/{guild.channel_id}/messages",
-                                           start=start)
+        post = await bob_mentions_the_bot(bot, guild, "leaderboard 2")
         embed = post.json["embeds"][0]
         assert embed["footer"]["text"].startswith("Page 2 of 3")
         assert embed["description"].lstrip().startswith("3.")
@@ -104,11 +111,7 @@ async def test_a_private_command_by_mention_only_explains_itself(
         fake: FakeDiscord, guild: FakeGuild, tmp_path: Path) -> None:
     async with discord_bot(fake, tmp_path / "p.db") as bot:
         await five_scored(bot, guild)
-        start = len(fake.requests)
-        await fake.send_message(guild.id, guild.channel_id, guild.member("bob"),
-                                f"<@{bot.bot_id}> privacy optout")
-        post = await fake.wait_for_request("POST", rf"/channels/{guild.channel_id}/messages",
-                                           start=start)
+        post = await bob_mentions_the_bot(bot, guild, "privacy optout")
         card = await bot.card(guild, "bob")
         assert card.status == "scored"  # still scored: nothing was done in public
         assert "/privacy" in str(post.json)
