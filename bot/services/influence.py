@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Literal
 
 from bot.services.rescore import RescoreResult
-from bot.storage import Storage
+from bot.storage import Account, Community, ScoreRow, Storage, accounts, events, scores
+from bot.storage.reads import Steps
 from bot.storage.scores import scores_on_days
 from commands.ports import BoardLine, BoardPage, Contributor, ScoreCard
 from commands.types import Person
@@ -30,29 +31,37 @@ class InfluenceService:
 
     async def card(self, platform: str, community: str, person: Person,
                    now: datetime) -> ScoreCard:
+        comm = await self.store.communities.get(platform, community)  # cached: no read
+        return await self.store.reads.run(self.card_steps(comm, person, now))
+
+    def card_steps(self, comm: Community | None, person: Person, now: datetime
+                   ) -> Steps[ScoreCard]:
+        """The card's reads, run as one sequence (bot/storage/read_runner.py): on the
+        event loop's thread in a row, not a dozen trips to the reader's thread."""
         name = person.display_name
-        account = await self.store.accounts.by_external(person.platform, person.external_id)
+        account: Account | None = yield accounts.account_by_external(
+            person.platform, person.external_id)
         if account is None:
             return ScoreCard("unscored", name)
         name = name or account.label
         if account.opted_out:
             return ScoreCard("opted_out", name)
-        comm = await self.store.communities.get(platform, community)
-        row = None if comm is None else await self.store.scores.get(comm.id, account.id)
+        row: ScoreRow | None = None if comm is None else (
+            yield scores.score_row(comm.id, account.id))
         if comm is None or row is None:
             return ScoreCard("unscored", name)
         now_s = now.timestamp()
         today = int(now_s // DAY)
-        week_ago = await self.store.scores.score_on(comm.id, account.id, today - WEEK_DAYS)
-        explanation = await self._explain(comm.id, account.id, now_s, account.followers,
-                                          account.listed, week_ago)
-        history = await self.store.scores.history(comm.id, account.id, today - 8 * WEEK_DAYS)
+        week_ago: int | None = yield scores.score_on(comm.id, account.id, today - WEEK_DAYS)
+        explanation = yield from self._explain(comm.id, account.id, now_s, account.followers,
+                                               account.listed, week_ago)
+        history = yield scores.history(comm.id, account.id, today - 8 * WEEK_DAYS)
         trend = _weekly(history, today)
-        names = await self.store.accounts.names(
-            comm.id, [int(a) for a, _ in explanation.top_contributors[:3]])
+        top = explanation.top_contributors[:3]
+        names: dict[int, str] = yield accounts.names(comm.id, [int(a) for a, _ in top])
         contributors = tuple(Contributor(names.get(int(a), "someone"), share)
-                             for a, share in explanation.top_contributors[:3])
-        total, opted_out = await self._visibility(comm.id)
+                             for a, share in top)
+        total, opted_out = yield from self._visibility(comm.id)
         return ScoreCard(
             status="scored",
             name=name,
@@ -69,41 +78,48 @@ class InfluenceService:
             model_version=row.model_version,
         )
 
-    async def _explain(self, community_id: int, account_id: int, now_s: float,
-                       followers: int | None, listed: int | None, previous: int | None
-                       ) -> Explanation:
+    def _explain(self, community_id: int, account_id: int, now_s: float,
+                 followers: int | None, listed: int | None, previous: int | None
+                 ) -> Steps[Explanation]:
         since = int(now_s - self.config.window_days * DAY)
-        incoming = await self.store.events.incoming(community_id, account_id, since)
+        incoming: list[tuple[int, int, int, float]] = yield events.incoming(
+            community_id, account_id, since)
         me = str(account_id)
-        events = [Interaction(str(a), me, Kind(k), float(ts), weight=w)
-                  for a, k, ts, w in incoming]
-        rates = await self.store.scores.give_rates(community_id,
-                                                   sorted({a for a, *_ in incoming}))
+        interactions = [Interaction(str(a), me, Kind(k), float(ts), weight=w)
+                        for a, k, ts, w in incoming]
+        rates: dict[int, float] = yield scores.give_rates(
+            community_id, sorted({a for a, *_ in incoming}))
         return explain_user(
-            me, events, {str(a): r for a, r in rates.items()}, now_s,
+            me, interactions, {str(a): r for a, r in rates.items()}, now_s,
             profiles=[Profile(me, followers=followers, listed=listed)],
             previous_score=previous, config=self.config)
 
     async def members(self, community_id: int) -> int:
         """Scored members who have not opted out."""
-        total, opted_out = await self._visibility(community_id)
+        total, opted_out = await self.store.reads.run(self._visibility(community_id))
         return total - len(opted_out)
 
-    async def _visibility(self, community_id: int) -> tuple[int, list[int]]:
+    def _visibility(self, community_id: int) -> Steps[tuple[int, list[int]]]:
         """(score rows, ranks of opted-out scored members), cached: counting a big board
         per request costs ~40 ms at 1M members. Both only change with a rescore, a forget
         or an opt-out, which is what the cache key follows (two small lookups)."""
-        key = await self._visibility_key(community_id)
+        key = yield from self._key_steps(community_id)
         cached = self._visible.get(community_id)
         if cached is None or cached[0] != key:
-            cached = (key, await self.store.scores.total(community_id),
-                      await self.store.scores.opted_out_ranks(community_id))
+            total: int = yield scores.total(community_id)
+            ranks: list[int] = yield scores.opted_out_ranks(community_id)
+            cached = (key, total, ranks)
             self._visible[community_id] = cached
         return cached[1], cached[2]
 
     async def _visibility_key(self, community_id: int) -> object:
-        return (await self.store.scores.rescore_state(community_id),
-                self.store.privacy.generation, await self.store.accounts.opted_out_digest())
+        return await self.store.reads.run(self._key_steps(community_id))
+
+    def _key_steps(self, community_id: int) -> Steps[object]:
+        state = yield scores.rescore_state(community_id)
+        generation = self.store.privacy.generation  # as of the state read just now
+        digest = yield accounts.opted_out_digest()
+        return (state, generation, digest)
 
     async def rescored(self, result: RescoreResult) -> None:
         """After a rescore (a Rescorer listener): the rescore knows how many rows it

@@ -19,7 +19,10 @@ import math
 from datetime import datetime
 from typing import Literal
 
-from bot.storage import Storage
+from bot.storage import Account, Storage
+from bot.storage.accounts import account_by_external
+from bot.storage.privacy import LinkRow, links_of
+from bot.storage.reads import Steps
 from commands.ports import BoardPage, Influence, ScoreCard
 from commands.privacy_types import NetworkScore
 from commands.types import Person
@@ -47,10 +50,7 @@ class LinkedInfluence:
         card = await self.inner.card(platform, community, person, now)
         if platform in PUBLIC_NETWORKS or card.status in ("opted_out", "unknown"):
             return card
-        account = await self.store.accounts.by_external(person.platform, person.external_id)
-        if account is None:
-            return card
-        links = [link for link in await self.store.privacy.links_of(account.id)
+        links = [link for link in await self.store.reads.run(_links(person))
                  if link.platform in PUBLIC_NETWORKS]
         if not links:
             return card
@@ -89,3 +89,12 @@ class LinkedInfluence:
     async def board(self, platform: str, community: str, page: int, now: datetime,
                     period: Literal["week", "alltime"]) -> BoardPage:
         return await self.inner.board(platform, community, page, now, period)
+
+
+def _links(person: Person) -> Steps[list[LinkRow]]:
+    """What the person linked; both reads in one run (bot/storage/read_runner.py)."""
+    account: Account | None = yield account_by_external(person.platform, person.external_id)
+    if account is None:
+        return []
+    found: list[LinkRow] = yield links_of(account.id)
+    return found

@@ -14,6 +14,7 @@ from bot.storage.guild_settings import GuildSettingsRepository
 from bot.storage.leaderboards import LeaderboardRepository
 from bot.storage.models import Account, BoardEntry, Community, EventRow, ScoreRow
 from bot.storage.privacy import PrivacyRepository
+from bot.storage.read_runner import ReadRunner
 from bot.storage.role_grants import RoleGrantRepository
 from bot.storage.scores import ScoreRepository
 
@@ -37,7 +38,9 @@ class Storage:
         self.guild_settings = GuildSettingsRepository(self.db)
         self.backfill = BackfillRepository(self.db)
         self.role_grants = RoleGrantRepository(self.db)
-        self.card_state = CardStateRepository(self.db)
+        # Reads that must not queue behind the aiosqlite thread (/klout cards).
+        self.reads = ReadRunner(self.db)
+        self.card_state = CardStateRepository(self.db, self.reads)
         self.privacy = PrivacyRepository(self.db, self.accounts, self.communities,
                                          self.events)
 
@@ -46,5 +49,5 @@ class Storage:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self.card_state.close()
+        self.reads.close()
         await self.db.close()

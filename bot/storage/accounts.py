@@ -11,6 +11,7 @@ import numpy as np
 from bot.storage.bulk import FactArrays, load_facts
 from bot.storage.db import Database
 from bot.storage.models import Account, Community
+from bot.storage.reads import Read, chunked, first, rows
 
 _ACCOUNT_COLUMNS = (
     "id, platform, external_id, handle, display_name, is_bot, followers, listed, opted_out, "
@@ -34,13 +35,44 @@ _UPSERT_ACCOUNT = (
 AccountUpsert = tuple[str, str, str | None, str | None, bool | None, int | None, int | None]
 
 
-def _account(row: sqlite3.Row) -> Account:
+def account_columns(table: str) -> str:
+    """The columns account_from_row reads, of `table` (an alias of accounts) in a join."""
+    return ", ".join(f"{table}.{c.strip()}" for c in _ACCOUNT_COLUMNS.split(","))
+
+
+def account_from_row(row: sqlite3.Row) -> Account:
     return Account(
         id=row["id"], platform=row["platform"], external_id=row["external_id"],
         handle=row["handle"], display_name=row["display_name"], is_bot=bool(row["is_bot"]),
         followers=row["followers"], listed=row["listed"], opted_out=bool(row["opted_out"]),
         created_at=row["created_at"],
     )
+
+
+def account_by_id(account_id: int) -> Read[Account | None]:
+    return first(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,),
+                 account_from_row)
+
+
+def account_by_external(platform: str, external_id: str) -> Read[Account | None]:
+    return first(
+        f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE platform = ? AND external_id = ?",
+        (platform, external_id), account_from_row)
+
+
+def names(community_id: int, account_ids: Sequence[int]) -> Read[dict[int, str]]:
+    """See AccountRepository.names."""
+    return chunked(
+        lambda marks: "SELECT a.id, coalesce(m.display_name, a.display_name, a.handle, "
+        "a.external_id) FROM accounts a LEFT JOIN members m ON m.account_id = a.id "
+        f"AND m.community_id = ? WHERE a.id IN ({marks}) AND a.opted_out = 0",
+        (community_id,), account_ids, lambda found: {int(r[0]): str(r[1]) for r in found})
+
+
+def opted_out_digest() -> Read[tuple[int, int]]:
+    """See AccountRepository.opted_out_digest."""
+    return rows("SELECT count(*), coalesce(sum(id), 0) FROM accounts WHERE opted_out = 1",
+                (), lambda found: (int(found[0][0]), int(found[0][1])))
 
 
 class CommunityRepository:
@@ -177,28 +209,13 @@ class AccountRepository:
     async def names(self, community_id: int, account_ids: list[int]) -> dict[int, str]:
         """Names to show for these accounts here; opted-out members are left out (they
         asked not to be shown, including as someone else's contributor)."""
-        out: dict[int, str] = {}
-        for start in range(0, len(account_ids), 900):
-            chunk = account_ids[start:start + 900]
-            marks = ",".join("?" * len(chunk))
-            rows = await self.db.fetchall(
-                "SELECT a.id, coalesce(m.display_name, a.display_name, a.handle, "
-                "a.external_id) FROM accounts a LEFT JOIN members m ON m.account_id = a.id "
-                f"AND m.community_id = ? WHERE a.id IN ({marks}) AND a.opted_out = 0",
-                (community_id, *chunk))
-            out.update((int(r[0]), str(r[1])) for r in rows)
-        return out
+        return await self.db.read(names(community_id, account_ids))
 
     async def get(self, account_id: int) -> Account | None:
-        row = await self.db.fetchone(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,))
-        return _account(row) if row else None
+        return await self.db.read(account_by_id(account_id))
 
     async def by_external(self, platform: str, external_id: str) -> Account | None:
-        row = await self.db.fetchone(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE platform = ? AND external_id = ?",
-            (platform, external_id))
-        return _account(row) if row else None
+        return await self.db.read(account_by_external(platform, external_id))
 
     async def find_by_name(self, platform: str, name: str) -> Account | None:
         """Look an account up by handle, then display name, ignoring case."""
@@ -210,7 +227,7 @@ class AccountRepository:
             row = await self.db.fetchone(
                 f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE platform = ? "
                 "AND display_name = ? COLLATE NOCASE ORDER BY id LIMIT 1", (platform, name))
-        return _account(row) if row else None
+        return account_from_row(row) if row else None
 
     async def upsert_many(
         self, rows: Sequence[AccountUpsert],
@@ -257,9 +274,7 @@ class AccountRepository:
     async def opted_out_digest(self) -> tuple[int, int]:
         """(how many, sum of ids) of opted-out accounts: changes whenever the set does,
         and costs a walk of the small opted-out index, so it can key caches."""
-        row = await self.db.fetchone(
-            "SELECT count(*), coalesce(sum(id), 0) FROM accounts WHERE opted_out = 1")
-        return (int(row[0]), int(row[1])) if row else (0, 0)
+        return await self.db.read(opted_out_digest())
 
     async def bot_ids(self, platform: str) -> list[str]:
         """External ids of the accounts known to be bots on a platform."""

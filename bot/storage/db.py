@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from bot.storage.errors import StorageError, classify
+from bot.storage.reads import Read
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -268,6 +269,10 @@ class Database:
         for row in rows:
             return row
         return None
+
+    async def read(self, read: Read[T]) -> T:
+        """A read through the shared reader connection (one trip per statement)."""
+        return read.shape([await self.fetchall(sql, params) for sql, params in read.statements])
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """A single write statement in its own transaction; returns lastrowid."""

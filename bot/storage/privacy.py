@@ -23,10 +23,16 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from bot.storage.accounts import AccountRepository, CommunityRepository
+from bot.storage.accounts import (
+    AccountRepository,
+    CommunityRepository,
+    account_columns,
+    account_from_row,
+)
 from bot.storage.db import Database
 from bot.storage.events import EventRepository
 from bot.storage.models import Account
+from bot.storage.reads import Read, rows
 from commands.privacy_types import Footprint
 
 ACCOUNT_REF_COLUMNS = ("account_id", "actor_id", "target_id", "linked_id")
@@ -114,6 +120,17 @@ class LinkConflict(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def links_of(account_id: int) -> Read[list[LinkRow]]:
+    """The accounts this one linked, by platform."""
+    return rows(
+        f"SELECT {account_columns('a')}, l.account_id AS link_owner, "
+        "l.platform AS link_platform, l.linked_at AS link_at FROM account_links l "
+        "JOIN accounts a ON a.id = l.linked_id WHERE l.account_id = ? ORDER BY l.platform",
+        (account_id,),
+        lambda found: [LinkRow(int(r["link_owner"]), str(r["link_platform"]),
+                               account_from_row(r), int(r["link_at"])) for r in found])
 
 
 class PrivacyRepository:
@@ -393,15 +410,7 @@ class PrivacyRepository:
 
     # -- linked accounts -------------------------------------------------------------
     async def links_of(self, account_id: int) -> list[LinkRow]:
-        rows = await self.db.fetchall(
-            "SELECT l.account_id, l.platform, l.linked_id, l.linked_at FROM account_links l "
-            "WHERE l.account_id = ? ORDER BY l.platform", (account_id,))
-        out = []
-        for r in rows:
-            linked = await self.accounts.get(int(r[2]))
-            if linked is not None:
-                out.append(LinkRow(int(r[0]), str(r[1]), linked, int(r[3])))
-        return out
+        return await self.db.read(links_of(account_id))
 
     async def owner_of(self, linked_id: int) -> int | None:
         """The account that linked `linked_id`, if any."""

@@ -13,6 +13,7 @@ import numpy as np
 
 from bot.storage.db import Database
 from bot.storage.models import BoardEntry, ScoreRow
+from bot.storage.reads import Read, Rows, chunked, first, rows
 from bot.storage.rescore_writes import ScoreTable, write_rescore
 
 __all__ = ["ScoreRepository", "ScoreTable", "scores_on_days"]
@@ -20,15 +21,70 @@ __all__ = ["ScoreRepository", "ScoreTable", "scores_on_days"]
 SECONDS_PER_DAY = 86_400
 
 
+def score_row(community_id: int, account_id: int) -> Read[ScoreRow | None]:
+    return first(
+        "SELECT account_id, score, raw, rank, model_version, computed_at FROM scores "
+        "WHERE community_id = ? AND account_id = ?", (community_id, account_id),
+        lambda r: ScoreRow(*r))
+
+
+def total(community_id: int) -> Read[int]:
+    """See ScoreRepository.total."""
+    return rows("SELECT count(*) FROM scores WHERE community_id = ?", (community_id,),
+                lambda found: int(found[0][0]), quick=False)
+
+
+def opted_out_ranks(community_id: int) -> Read[list[int]]:
+    return rows(
+        "SELECT s.rank FROM accounts a CROSS JOIN scores s WHERE a.opted_out = 1 "
+        "AND s.community_id = ? AND s.account_id = a.id ORDER BY s.rank", (community_id,),
+        lambda found: [int(r[0]) for r in found])
+
+
+def score_on(community_id: int, account_id: int, day: int) -> Read[int | None]:
+    """See ScoreRepository.score_on."""
+    return rows(
+        "SELECT score FROM score_history WHERE community_id = ? AND account_id = ? "
+        "AND day <= ? ORDER BY day DESC LIMIT 1", (community_id, account_id, day),
+        lambda found: int(found[0][0]) if found and found[0][0] is not None else None)
+
+
+def history(community_id: int, account_id: int, since_day: int
+            ) -> Read[list[tuple[int, int | None]]]:
+    """See ScoreRepository.history."""
+    def shape(found: Rows) -> list[tuple[int, int | None]]:
+        points = [(max(int(r[0]), since_day), None if r[1] is None else int(r[1]))
+                  for r in found]
+        while points and points[0][1] is None:
+            points.pop(0)  # "not scored" before any score says nothing
+        return points
+    return rows(
+        "SELECT day, score FROM (SELECT day, score FROM score_history "
+        " WHERE community_id = ? AND account_id = ? AND day < ? ORDER BY day DESC LIMIT 1) "
+        "UNION ALL SELECT day, score FROM score_history "
+        "WHERE community_id = ? AND account_id = ? AND day >= ? ORDER BY day",
+        (community_id, account_id, since_day, community_id, account_id, since_day), shape)
+
+
+def give_rates(community_id: int, account_ids: Sequence[int]) -> Read[dict[int, float]]:
+    return chunked(
+        lambda marks: f"SELECT account_id, give_rate FROM scores WHERE community_id = ? "
+        f"AND account_id IN ({marks})", (community_id,), account_ids,
+        lambda found: {int(r[0]): float(r[1]) for r in found})
+
+
+def rescore_state(community_id: int) -> Read[tuple[int, int] | None]:
+    return first(
+        "SELECT computed_at, events_seen FROM rescore_state WHERE community_id = ?",
+        (community_id,), lambda r: (int(r[0]), int(r[1])))
+
+
 class ScoreRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def get(self, community_id: int, account_id: int) -> ScoreRow | None:
-        row = await self.db.fetchone(
-            "SELECT account_id, score, raw, rank, model_version, computed_at FROM scores "
-            "WHERE community_id = ? AND account_id = ?", (community_id, account_id))
-        return ScoreRow(*row) if row else None
+        return await self.db.read(score_row(community_id, account_id))
 
     async def count(self, community_id: int) -> int:
         """Scored members who have not opted out."""
@@ -37,16 +93,11 @@ class ScoreRepository:
     async def total(self, community_id: int) -> int:
         """Every score row of the community. Walks the community's whole index range
         (about a second at 1M members): callers on a request path cache it per rescore."""
-        row = await self.db.fetchone(
-            "SELECT count(*) FROM scores WHERE community_id = ?", (community_id,))
-        return int(row[0]) if row else 0
+        return await self.db.read(total(community_id))
 
     async def opted_out_ranks(self, community_id: int) -> list[int]:
         """Ranks of the scored members who opted out, ascending (see opted_out_count)."""
-        rows = await self.db.fetchall(
-            "SELECT s.rank FROM accounts a CROSS JOIN scores s WHERE a.opted_out = 1 "
-            "AND s.community_id = ? AND s.account_id = a.id ORDER BY s.rank", (community_id,))
-        return [int(r[0]) for r in rows]
+        return await self.db.read(opted_out_ranks(community_id))
 
     async def opted_out_count(self, community_id: int) -> int:
         """Scored members who opted out. From the few opted-out accounts (a partial index)
@@ -105,41 +156,18 @@ class ScoreRepository:
     async def score_on(self, community_id: int, account_id: int, day: int) -> int | None:
         """The member's score on `day`: their latest row on or before it (None before the
         first, or while not scored)."""
-        row = await self.db.fetchone(
-            "SELECT score FROM score_history WHERE community_id = ? AND account_id = ? "
-            "AND day <= ? ORDER BY day DESC LIMIT 1", (community_id, account_id, day))
-        return int(row[0]) if row and row[0] is not None else None
+        return await self.db.read(score_on(community_id, account_id, day))
 
     async def history(self, community_id: int, account_id: int, since_day: int
                       ) -> list[tuple[int, int | None]]:
         """The member's history from since_day on: (day, score) on each day it changed, the
         value carried into since_day first (dated since_day). None = not scored from that
         day. scores_on_days turns it into a value per day."""
-        rows = await self.db.fetchall(
-            "SELECT day, score FROM (SELECT day, score FROM score_history "
-            " WHERE community_id = ? AND account_id = ? AND day < ? ORDER BY day DESC LIMIT 1) "
-            "UNION ALL SELECT day, score FROM score_history "
-            "WHERE community_id = ? AND account_id = ? AND day >= ? ORDER BY day",
-            (community_id, account_id, since_day, community_id, account_id, since_day))
-        points = [(max(int(r[0]), since_day), None if r[1] is None else int(r[1]))
-                  for r in rows]
-        while points and points[0][1] is None:
-            points.pop(0)  # "not scored" before any score says nothing
-        return points
+        return await self.db.read(history(community_id, account_id, since_day))
 
     async def give_rates(self, community_id: int, account_ids: Sequence[int]
                          ) -> dict[int, float]:
-        if not account_ids:
-            return {}
-        found: dict[int, float] = {}
-        for start in range(0, len(account_ids), 900):  # SQLite's bound-parameter limit
-            chunk = account_ids[start:start + 900]
-            marks = ",".join("?" * len(chunk))
-            rows = await self.db.fetchall(
-                f"SELECT account_id, give_rate FROM scores WHERE community_id = ? "
-                f"AND account_id IN ({marks})", (community_id, *chunk))
-            found.update((int(r[0]), float(r[1])) for r in rows)
-        return found
+        return await self.db.read(give_rates(community_id, account_ids))
 
     async def replace_all(self, community_id: int,
                           rows: Sequence[tuple[int, int, float, int, float]],
@@ -187,10 +215,7 @@ class ScoreRepository:
             return removed
 
     async def rescore_state(self, community_id: int) -> tuple[int, int] | None:
-        row = await self.db.fetchone(
-            "SELECT computed_at, events_seen FROM rescore_state WHERE community_id = ?",
-            (community_id,))
-        return (int(row[0]), int(row[1])) if row else None
+        return await self.db.read(rescore_state(community_id))
 
 
 def scores_on_days(points: Sequence[tuple[int, int | None]], days: Sequence[int]

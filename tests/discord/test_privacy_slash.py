@@ -134,6 +134,10 @@ async def test_a_slow_answer_is_deferred_then_sent_as_a_follow_up(
     # defer_after_ms = 0: every answer counts as slow, so the deferred path always runs.
     async with discord_bot(fake, tmp_path / "d.db", defer_after_ms=0) as bot:
         await scored(bot, guild)
+        # A card built on the loop's thread answers without ever letting the timer run;
+        # sent to the shared reader it waits for another thread, as a slow answer does.
+        bot.app.store.reads.budget_s = 0
+        bot.app.cards.clear()
         start = len(fake.requests)
         ix = await bot.slash(guild, "bob", "klout", {"user": guild.member("alice")})
         assert [cb["type"] for cb in ix.callbacks] == [5]  # "thinking…", then the answer
