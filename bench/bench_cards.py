@@ -6,7 +6,9 @@ A store with 1M scored members (bench_discord.build_store: 200 askers with 30 in
 events each, a week of history) is built once and kept at --store. The app opens it as
 `klout-bot run` would, and cards are asked for through KloutApp.cards with the cache
 emptied first, so every card is built from storage:
-  first:      the first card after start (pays the community's member count once);
+  after start: 200 askers at the same instant in a freshly started app (the first pays
+              the community's member count, which the others wait for);
+  first:      the first card after start, alone;
   single:     one cold card at a time, each asker in turn;
   burst:      all 200 askers at the same instant, per-request latency from the common
               start, and whether answers came back in the order asked;
@@ -108,6 +110,12 @@ async def burst(app: KloutApp, people: list[Person], busy: bool) -> tuple[list[f
 async def run(store: Path, count: int, rounds: int) -> None:
     people = [Person("discord", str(uid), None) for uid in askers(count)]
     config = Config()
+    for _ in range(rounds):
+        async with KloutApp(config, clock=FixedClock(NOW), db_path=store) as app:
+            await app.store.communities.ensure("discord", GUILD)
+            walls, disorder = await burst(app, people, busy=False)
+            print(f"burst of {count} right after start: {line(walls)}; "
+                  f"{disorder} finished out of order")
     async with KloutApp(config, clock=FixedClock(NOW), db_path=store) as app:
         await app.store.communities.ensure("discord", GUILD)
         started = time.perf_counter()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import math
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Literal
 
@@ -19,6 +21,8 @@ from scoring.kinds import Kind
 
 DAY = 86_400
 WEEK_DAYS = 7
+# (cache key, score rows, ranks of opted-out scored members), per community
+Visible = tuple[object, int, list[int]]
 
 
 class InfluenceService:
@@ -26,8 +30,8 @@ class InfluenceService:
         self.store = store
         self.config = config
         self.page_size = page_size
-        # community -> (cache key, score rows, ranks of opted-out scored members)
-        self._visible: dict[int, tuple[object, int, list[int]]] = {}
+        self._visible: dict[int, Visible] = {}
+        self._counting: dict[int, tuple[object, asyncio.Future[Visible]]] = {}
 
     async def card(self, platform: str, community: str, person: Person,
                    now: datetime) -> ScoreCard:
@@ -50,6 +54,10 @@ class InfluenceService:
             yield scores.score_row(comm.id, account.id))
         if comm is None or row is None:
             return ScoreCard("unscored", name)
+        # Before the member's own reads: if the board must be counted first, everyone in
+        # a burst waits for that one count, and then each card is built in one go, in
+        # the order asked for, rather than all at the end.
+        total, opted_out = yield from self._visibility(comm.id)
         now_s = now.timestamp()
         today = int(now_s // DAY)
         week_ago: int | None = yield scores.score_on(comm.id, account.id, today - WEEK_DAYS)
@@ -61,7 +69,6 @@ class InfluenceService:
         names: dict[int, str] = yield accounts.names(comm.id, [int(a) for a, _ in top])
         contributors = tuple(Contributor(names.get(int(a), "someone"), share)
                              for a, share in top)
-        total, opted_out = yield from self._visibility(comm.id)
         return ScoreCard(
             status="scored",
             name=name,
@@ -106,11 +113,30 @@ class InfluenceService:
         key = yield from self._key_steps(community_id)
         cached = self._visible.get(community_id)
         if cached is None or cached[0] != key:
-            total: int = yield scores.total(community_id)
-            ranks: list[int] = yield scores.opted_out_ranks(community_id)
-            cached = (key, total, ranks)
-            self._visible[community_id] = cached
+            cached = yield self._recount(community_id, key)
         return cached[1], cached[2]
+
+    def _recount(self, community_id: int, key: object) -> Awaitable[Visible]:
+        """One count per community and key, however many cards wait for it: a cold burst
+        after a start would otherwise count the board (~25 ms at 1M members) once per
+        request, one after another on the shared reader."""
+        pending = self._counting.get(community_id)
+        if pending is None or pending[0] != key:
+            pending = (key, asyncio.ensure_future(self._count(community_id, key)))
+            self._counting[community_id] = pending
+        # Shielded: one requester giving up must not cancel the others' count.
+        return asyncio.shield(pending[1])
+
+    async def _count(self, community_id: int, key: object) -> Visible:
+        try:
+            counted = (key, await self.store.scores.total(community_id),
+                       await self.store.scores.opted_out_ranks(community_id))
+        finally:
+            pending = self._counting.get(community_id)
+            if pending is not None and pending[1] is asyncio.current_task():
+                del self._counting[community_id]
+        self._visible[community_id] = counted
+        return counted
 
     async def _visibility_key(self, community_id: int) -> object:
         return await self.store.reads.run(self._key_steps(community_id))

@@ -50,26 +50,31 @@ class ReadRunner:
         reader connection."""
         budget = self.budget_s
         try:
-            read = next(steps)
+            step = next(steps)
             while True:
                 value: Any
-                if budget > 0 and read.quick:
+                if not isinstance(step, Read):
+                    value = await step
+                elif budget > 0 and step.quick:
                     started = time.perf_counter()
                     try:
-                        value = self.now(read, budget)
+                        value = self.now(step, budget)
                     except WouldWait:
                         budget = 0.0
+                        value = await self._shared(step)
                     else:
                         budget -= time.perf_counter() - started
-                        read = steps.send(value)
-                        continue
-                self.shared_reads += 1
-                value = await self.db.read(read)
-                read = steps.send(value)
+                else:
+                    value = await self._shared(step)
+                step = steps.send(value)
         except StopIteration as done:
             return done.value
         finally:
             steps.close()
+
+    async def _shared(self, read: Read[T]) -> T:
+        self.shared_reads += 1
+        return await self.db.read(read)
 
     def now(self, read: Read[T], budget_s: float = BUDGET_S) -> T:
         """The read's value, read at once on this thread within `budget_s`, or WouldWait."""

@@ -10,15 +10,16 @@ whole sequence on the event loop's thread without a single trip to another threa
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 Rows = list[sqlite3.Row]
 Statement = tuple[str, Sequence[Any]]
-# A request's reads: each `yield read` is sent back the read's value.
-Steps = Generator["Read[Any]", Any, T]
+# A request's reads: each `yield read` is sent back the read's value. A step may also
+# yield an awaitable: work already under way that several requests share.
+Steps = Generator["Read[Any] | Awaitable[Any]", Any, T]
 CHUNK = 900  # SQLite's bound-parameter limit, with room for the fixed ones
 
 

@@ -115,3 +115,27 @@ async def test_a_members_incoming_actions_are_read_from_their_own_index(
         finally:
             conn.close()
     assert "events_target" in plan, plan
+
+
+async def test_a_burst_after_start_counts_the_board_once(tmp_path: Path) -> None:
+    async with console_bot(tmp_path / "s.db") as bot:
+        await build_community(bot, fans=("bo", "cy", "di", "ed"))
+        influence, cards = bot.app.influence, bot.app.cards
+        influence._visible.clear()  # as after a start: the board was never counted
+        cards.clear()
+        statements: list[str] = []
+        await bot.app.store.db.reader.set_trace_callback(statements.append)
+        people = [_person(w) for w in ("ana", "bo", "cy", "di", "ed")]
+        done: list[int] = []
+
+        async def ask(i: int, person: Person) -> int | None:
+            card = await cards.card("console", "test", person, T0)
+            done.append(i)
+            return card.members
+
+        members = await asyncio.gather(*(ask(i, p) for i, p in enumerate(people)))
+        await bot.app.store.db.reader.set_trace_callback(None)
+        counts = [s for s in statements if s.startswith("SELECT count(*) FROM scores")]
+        assert len(counts) == 1, statements
+        assert members == [5] * 5 and done == [0, 1, 2, 3, 4]
+        assert not influence._counting
