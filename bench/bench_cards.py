@@ -14,7 +14,9 @@ emptied first, so every card is built from storage:
               start, and whether answers came back in the order asked;
   busy burst: the same while the event loop is kept busy by a task that burns CPU in
               1 ms slices (as a bot's loop is, parsing the very interactions that ask):
-              a read that hops to another thread then waits for the GIL behind it.
+              a read that hops to another thread then waits for the GIL behind it;
+  after a rescore: every asker's card kept, then what a rescore does to them, and a
+              burst right away (while cards are built ahead) and once that is done.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from bench_discord import _migrate, build_store
 from bot.app import KloutApp
 from bot.clock import FixedClock
 from bot.config import Config
+from bot.services.rescore import RescoreResult
 from commands.types import Person
 
 NOW = datetime(2026, 11, 23, 22, tzinfo=UTC)
@@ -82,10 +85,12 @@ async def burn(stop: asyncio.Event, slice_s: float) -> None:
         await asyncio.sleep(0)
 
 
-async def burst(app: KloutApp, people: list[Person], busy: bool) -> tuple[list[float], int]:
+async def burst(app: KloutApp, people: list[Person], busy: bool, keep: bool = False
+                ) -> tuple[list[float], int]:
     """Latency of each request from the common start, and how many finished out of the
     order they were asked in."""
-    app.cards.clear()
+    if not keep:
+        app.cards.clear()
     stop = asyncio.Event()
     burner = asyncio.create_task(burn(stop, 0.001)) if busy else None
     await asyncio.sleep(0)
@@ -136,7 +141,37 @@ async def run(store: Path, count: int, rounds: int) -> None:
                 walls, disorder = await burst(app, people, busy)
                 print(f"{label} of {count} cold: {line(walls)}; "
                       f"{disorder} finished out of order")
+        for _ in range(rounds):
+            await after_rescore(app, store, people)
     print(f"load average {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
+
+
+async def after_rescore(app: KloutApp, store: Path, people: list[Person]) -> None:
+    """Every asker's card kept, then what a rescore does to them: rescore_state moves
+    on (so every stamp is stale) and the Rescorer's listeners run. Then a burst at once,
+    while the cards are being built ahead, and one once that is done."""
+    for person in people:
+        await app.cards.card("discord", GUILD, person, NOW)
+    for wait in (False, True):
+        comm = await app.store.communities.ensure("discord", GUILD)
+        conn = sqlite3.connect(store)
+        with conn:
+            conn.execute("UPDATE rescore_state SET computed_at = computed_at + 1")
+        conn.close()
+        members = await app.influence.members(comm.id)
+        started = time.perf_counter()
+        for listener in app.rescorer.listeners:
+            await listener(RescoreResult(comm.id, members, 0, 0.0, converged=True))
+        if wait:
+            await app.card_refresher.settle()
+            built = time.perf_counter() - started
+        hits = app.cards.hits
+        walls, disorder = await burst(app, people, busy=False, keep=True)
+        label = (f"once built ahead ({built * 1000:.0f} ms)" if wait
+                 else "while building ahead")
+        print(f"burst of {len(people)} after a rescore, {label}: {line(walls)}; "
+              f"{app.cards.hits - hits} cache hits; {disorder} finished out of order")
+        await app.card_refresher.settle()
 
 
 def main() -> None:

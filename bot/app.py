@@ -19,6 +19,7 @@ from bot.leaderboards.desk import LeaderboardDesk
 from bot.leaderboards.poster import LeaderboardPoster, adapter_targets
 from bot.render import Rendered, Renderer
 from bot.services.card_cache import CardCache
+from bot.services.card_refresh import CardRefresher
 from bot.services.influence import InfluenceService
 from bot.services.linked import LinkedInfluence
 from bot.services.privacy import PrivacyService, PrivacySettings
@@ -81,6 +82,9 @@ class KloutApp:
         # /klout cards, kept until a rescore, a consent or settings change, or a new day.
         self.cards = CardCache(LinkedInfluence(self.influence, self.store, model), self.store)
         self.settings.listeners.append(self.cards.community_changed)
+        self.card_refresher = CardRefresher(self.cards, clock,
+                                            limit=config.bot.card_refresh_ahead)
+        self.rescorer.listeners.append(self.card_refresher.rescored)
         # Every cached card is stale after a privacy change; drop them (and their
         # renders) at once rather than keep a forgotten person's name until evicted.
         self.store.privacy.listeners += [self.cards.clear, self.renderer.forget_memo]
@@ -95,6 +99,7 @@ class KloutApp:
             await self._stack.enter_async_context(self.store)
             await self.store.privacy.load()
             await self._stack.enter_async_context(self.writer)
+            self._stack.push_async_callback(self.card_refresher.close)
         except BaseException:
             await self._stack.aclose()
             raise

@@ -41,6 +41,9 @@ class BotSection:
     # A weekly post missed while the bot was down is posted late within this many hours
     # of its slot, and skipped after (less than a week, so one never catches up twice).
     leaderboard_catch_up_hours: int = field(default=24, metadata=_range(0, 144))
+    # After a rescore, the /klout cards of up to this many members who asked lately are
+    # rebuilt in the background, so their next /klout is answered at once (0: never).
+    card_refresh_ahead: int = field(default=2_000, metadata=_range(0, 20_000))
 
 
 @dataclass(frozen=True)

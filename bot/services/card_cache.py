@@ -21,6 +21,10 @@ checked in memory before the cache is even looked at), cards with any status but
 scored or unscored, and cards that combine linked accounts (they follow other
 communities' scores).
 
+After a rescore, the cards of members who asked lately are built again ahead of their
+next request, in the background and through these same checks
+(bot/services/card_refresh.py).
+
 What may lag until the next rescore: the explanation (the one-line why, counts and
 top contributors) covers events up to the moment the card was built, and names come
 from that moment too.
@@ -39,6 +43,8 @@ from commands.types import Person
 DAY = 86_400
 CACHE_SIZE = 20_000
 _CACHEABLE = frozenset({"scored", "unscored"})
+# (community id, platform, external id, display name): whose card, as asked
+CardKey = tuple[int, str, str, str]
 
 
 class CardCache:
@@ -48,10 +54,11 @@ class CardCache:
         self.inner = inner
         self.store = store
         self.size = size
-        self._cards: OrderedDict[tuple[object, ...], tuple[tuple[object, ...], ScoreCard]] = \
-            OrderedDict()
+        self._cards: OrderedDict[CardKey, tuple[tuple[object, ...], ScoreCard]] = OrderedDict()
         self._epochs: dict[int, int] = {}
-        self.hits = self.misses = 0
+        # community id -> (platform, its platform id), for cards built ahead
+        self._where: dict[int, tuple[str, str]] = {}
+        self.hits = self.misses = self.refreshed = 0
 
     def community_changed(self, community_id: int) -> None:
         """Something a card may show changed for a whole community (e.g. its settings)."""
@@ -65,12 +72,36 @@ class CardCache:
 
     async def card(self, platform: str, community: str, person: Person,
                    now: datetime) -> ScoreCard:
+        return await self._serve(platform, community, person, now, live=True)
+
+    async def refresh(self, community_id: int, person: Person, now: datetime) -> None:
+        """Build and keep a member's card ahead of their asking, unless the kept one is
+        still current (bot/services/card_refresh.py). The same checks as a request."""
+        where = self._where.get(community_id)
+        if where is not None:
+            await self._serve(*where, person, now, live=False)
+
+    def recent(self, community_id: int, limit: int) -> list[Person]:
+        """Whose cards of this community are kept, the most recently asked first."""
+        found = []
+        for key in reversed(self._cards):
+            if key[0] == community_id:
+                found.append(Person(key[1], key[2], key[3]))
+                if len(found) == limit:
+                    break
+        return found
+
+    async def _serve(self, platform: str, community: str, person: Person, now: datetime,
+                     *, live: bool) -> ScoreCard:
         privacy = self.store.privacy
         comm = self.store.communities.peek(platform, community)
         if (comm is None or not privacy.loaded
                 or privacy.blocks(person.platform, person.external_id)):
+            if not live:  # never built ahead for anyone privacy blocks
+                return ScoreCard("unknown", person.display_name)
             return await self.inner.card(platform, community, person, now)
-        key = (comm.id, person.platform, person.external_id, person.display_name)
+        self._where[comm.id] = (platform, community)
+        key: CardKey = (comm.id, person.platform, person.external_id, person.display_name)
         # Everything in memory first: a change while the row is read must not be missed.
         stamp_mem = (int(now.timestamp() // DAY), privacy.version,
                      self._epochs.get(comm.id, 0))
@@ -78,14 +109,19 @@ class CardCache:
         stamp = (*stamp_mem, *state)
         cached = self._cards.get(key)
         if cached is not None and cached[0] == stamp:
-            self._cards.move_to_end(key)
-            self.hits += 1
+            if live:
+                self._cards.move_to_end(key)
+                self.hits += 1
             return cached[1]
-        self.misses += 1
+        if live:
+            self.misses += 1
+        else:
+            self.refreshed += 1
         card = await self.inner.card(platform, community, person, now)
         if card.status in _CACHEABLE and not card.networks and not state[3]:
             self._cards[key] = (stamp, card)
-            self._cards.move_to_end(key)
+            if live:
+                self._cards.move_to_end(key)
             if len(self._cards) > self.size:
                 self._cards.popitem(last=False)
         else:
