@@ -176,14 +176,17 @@ async def after_rescore(app: KloutApp, store: Path, people: list[Person]) -> Non
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--store", type=Path,
-                        default=Path(tempfile.gettempdir()) / "klout-cards" / "store.db")
+    parser.add_argument("--store", type=Path, default=None,
+                        help="where the store is kept between runs (default: in the "
+                        "temporary folder, one per --users)")
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--askers", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    ensure_store(args.store, args.users, args.askers)
-    asyncio.run(run(args.store, args.askers, args.rounds))
+    store = args.store or (Path(tempfile.gettempdir()) / "klout-cards" /
+                           f"store-{args.users}-{args.askers}.db")
+    ensure_store(store, args.users, args.askers)
+    asyncio.run(run(store, args.askers, args.rounds))
 
 
 if __name__ == "__main__":
