@@ -35,7 +35,7 @@ class InfluenceService:
 
     async def card(self, platform: str, community: str, person: Person,
                    now: datetime) -> ScoreCard:
-        comm = await self.store.communities.get(platform, community)  # cached: no read
+        comm = await self.store.communities.get(platform, community)  # in memory once seen
         return await self.store.reads.run(self.card_steps(comm, person, now))
 
     def card_steps(self, comm: Community | None, person: Person, now: datetime
