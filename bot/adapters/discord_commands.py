@@ -287,10 +287,9 @@ class KloutCommands(commands.Cog):
     async def answer(self, interaction: discord.Interaction[Any], command: str,
                      args: tuple[str, ...] = (),
                      targets: tuple[discord.abc.User, ...] = ()) -> None:
-        try:
-            await self._answer(interaction, command, args, targets)
-        finally:
-            _release(interaction)
+        await self._answer(interaction, command, args, targets)
+        # Only once answered: an error on its way out still finds the response's state.
+        _release(interaction)
 
     async def _answer(self, interaction: discord.Interaction[Any], command: str,
                       args: tuple[str, ...], targets: tuple[discord.abc.User, ...]) -> None:
