@@ -179,9 +179,7 @@ async def test_read_paths_agree(world: World) -> None:
     since, until = NOW - WINDOW, NOW
     conn = sqlite3.connect(world.store.db.path)
     try:
-        graphs = [bulk.load_window(conn, world.community, since, until, read=path)
-                  for path in bulk.READ_PATHS]
-        graphs.append(bulk.load_window(conn, world.community, since, until))
+        graphs = every_read_path(conn, world, since, until)
         conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 200)
         graphs += [bulk.load_window(conn, world.community, since, until, read=path)
                    for path in ("one-value", "two-values")]
@@ -199,13 +197,20 @@ async def test_reads_without_the_covering_index(world: World,
     since, until = NOW - WINDOW, NOW
     conn = sqlite3.connect(world.store.db.path)
     try:
-        graphs = [bulk.load_window(conn, world.community, since, until, read=path)
-                  for path in bulk.READ_PATHS]
-        graphs.append(bulk.load_window(conn, world.community, since, until))
+        graphs = every_read_path(conn, world, since, until)
     finally:
         conn.close()
     assert_same_events(world, graphs, since, until)
     await assert_matches_reference(world)
+
+
+def every_read_path(conn: sqlite3.Connection, world: World, since: int, until: int
+                    ) -> list[bulk.GraphArrays]:
+    """The window read by each read path, then by the default choice."""
+    graphs = [bulk.load_window(conn, world.community, since, until, read=path)
+              for path in bulk.READ_PATHS]
+    graphs.append(bulk.load_window(conn, world.community, since, until))
+    return graphs
 
 
 def assert_same_events(world: World, graphs: list[bulk.GraphArrays], since: int,

@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.adapters.x_mentions import read_mention
 from bot.adapters.x_text import weighted_length
 from bot.clock import FixedClock
-from tests.fakes.x_fake import FakePost, FakeUser
+from tests.fakes.x_fake import FakePost, FakeUser, FakeX
 from tests.privacy.helpers import confirm_code
 from tests.twitter.helpers import T0, XBot, fake_x, x_bot
 
@@ -32,6 +32,15 @@ async def _ask(bot: XBot, author: FakeUser, text: str) -> str:
     return reply
 
 
+def _ana_and_bo(fake: FakeX) -> tuple[FakeUser, FakeUser]:
+    """ana, with five liked posts to sample, and bo."""
+    ana = fake.add_user("ana_x", followers_count=300)
+    bo = fake.add_user("bo_x", followers_count=80)
+    for i in range(5):
+        fake.post(ana, f"note {i}", like_count=4)
+    return ana, bo
+
+
 def _answered(bot: XBot, mention: FakePost) -> bool:
     return bool(bot.bot_replies(mention))
 
@@ -40,10 +49,7 @@ async def test_every_privacy_command_works_by_mention(tmp_path: Path) -> None:
     db = tmp_path / "x.db"
     clock = FixedClock(T0)
     async with fake_x(clock) as fake:
-        ana = fake.add_user("ana_x", followers_count=300)
-        bo = fake.add_user("bo_x", followers_count=80)
-        for i in range(5):
-            fake.post(ana, f"note {i}", like_count=4)
+        ana, bo = _ana_and_bo(fake)
         # Six questions from ana within the hour: above the default per-author cap.
         async with x_bot(db, fake, clock, replies_per_author_per_hour=10) as bot:
             await bot.poll()  # first run: history is not answered
@@ -115,10 +121,7 @@ async def test_forgotten_by_mention_stays_forgotten_after_restart(tmp_path: Path
     db = tmp_path / "x.db"
     clock = FixedClock(T0)
     async with fake_x(clock) as fake:
-        ana = fake.add_user("ana_x", followers_count=300)
-        bo = fake.add_user("bo_x", followers_count=80)
-        for i in range(5):
-            fake.post(ana, f"note {i}", like_count=4)
+        ana, bo = _ana_and_bo(fake)
         async with x_bot(db, fake, clock) as bot:
             await bot.poll()
             await _ask(bot, ana, "@KloutBot how am I doing?")
