@@ -17,9 +17,10 @@ stopped holding it); it is reported like any other bad line.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -28,11 +29,10 @@ import numpy as np
 import orjson
 
 from scoring.config import ScoringConfig
-from scoring.engine import _facts_from_profiles, score_arrays
+from scoring.engine import score_arrays
 from scoring.jsonl_fields import (
     MAX_EPOCH,
     MAX_ID_CHARS,
-    MIN_EPOCH,
     EventFields,
     FieldReader,
     LineError,
@@ -40,9 +40,8 @@ from scoring.jsonl_fields import (
     parse_timestamp,
     type_name,
 )
-from scoring.kinds import Kind
-from scoring.propagation import MAX_EVENT_WEIGHT
-from scoring.records import Interaction, InteractionArrays, Profile, UserScore
+from scoring.jsonl_table import EventTable
+from scoring.records import Interaction, Profile, UserScore
 from scoring.timeutil import to_epoch
 
 __all__ = [
@@ -64,6 +63,8 @@ MAX_LINE_CHARS = 1_000_000
 # The most bytes a line of MAX_LINE_CHARS characters can take in UTF-8 (plus CRLF):
 # a reader may drop anything longer unread, it cannot be acceptable.
 MAX_LINE_BYTES = 4 * MAX_LINE_CHARS + 2
+_BATCH_LINES = 4096
+_SMALLEST_BATCH = 32
 _BOM = "\ufeff"
 _BOM_BYTES = _BOM.encode("utf-8")
 
@@ -147,7 +148,9 @@ def _decode_stdlib(line: str | bytes) -> dict[str, Any] | None:
     if not line.strip():
         return None
     try:
-        value = json.loads(line)
+        # Without the line break, an error at the end of the line is reported at
+        # its column instead of at "line 2, column 1".
+        value = json.loads(line.rstrip("\r\n"))
     except json.JSONDecodeError as exc:
         raise LineError(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
     except RecursionError:
@@ -180,166 +183,11 @@ def format_results(scores: Iterable[UserScore]) -> Iterator[str]:
         )
 
 
-class _EventTable:
-    """The accepted lines as columns: what score_events builds from Interaction
-    objects, without building them (half a million dataclasses cost more than the
-    scoring itself)."""
-
-    def __init__(self, community: str | None) -> None:
-        self.community = community
-        self.communities: set[str] = set()
-        self.index: dict[str, int] = {}  # id -> provisional number, first seen first
-        self.platform_index: dict[str, int] = {}
-        # Spellings of "kind" already accepted -> Kind, for add_plain.
-        self.kind_codes: dict[str, Kind] = {}
-        self.actor: list[int] = []
-        self.target: list[int] = []
-        self.kind: list[int] = []
-        self.ts: list[float] = []
-        self.weight: list[float] = []
-        self.platform: list[int] = []
-        self.profiles: list[Profile] = []
-
-    def add(self, record: EventFields | Profile, kind_text: Any = None) -> None:
-        index = self.index
-        if isinstance(record, Profile):
-            index.setdefault(record.user, len(index))
-            self.profiles.append(record)
-            return
-        actor, target, kind, ts, platform, community, weight = record
-        if type(kind_text) is str and len(self.kind_codes) < 64:
-            self.kind_codes[kind_text] = kind
-        if community is not None:
-            self.communities.add(community)
-        if self.community is not None and community != self.community:
-            return
-        a = index.get(actor)
-        if a is None:
-            a = index[actor] = len(index)
-        if target is None:
-            t = -1
-        else:
-            t = index.get(target)
-            if t is None:
-                t = index[target] = len(index)
-        p = self.platform_index.get(platform)
-        if p is None:
-            p = self.platform_index[platform] = len(self.platform_index)
-        self._append(a, t, kind, ts, weight, p)
-
-    def _append(self, a: int, t: int, kind: int, ts: float, weight: float, p: int) -> None:
-        self.actor.append(a)
-        self.target.append(t)
-        self.kind.append(kind)
-        self.ts.append(ts)
-        self.weight.append(weight)
-        self.platform.append(p)
-
-    def add_plain(self, obj: Any) -> bool:
-        """Add an event whose every field has a form no check can refuse (a kind
-        spelling already accepted, plain printable ids, a platform already seen,
-        epoch seconds in range, a plain weight, no community); False, having added
-        nothing, for anything else: FieldReader's full checks then decide, with
-        their exact messages."""
-        if type(obj) is not dict:
-            return False
-        get = obj.get
-        try:
-            kind = self.kind_codes[get("kind")]
-            p = self.platform_index[get("platform", "discord")]
-        except (KeyError, TypeError):  # TypeError: an unhashable value (list, object)
-            return False
-        actor = get("actor")
-        target = get("target")
-        if not _plain_id(actor) or (
-            (target is not None or kind is not Kind.MESSAGE) and not _plain_id(target)
-        ):
-            return False
-        if kind is Kind.MESSAGE and target is not None:
-            return False
-        ts = get("ts")
-        if type(ts) is not int or not MIN_EPOCH <= ts <= MAX_EPOCH:
-            return False
-        weight = get("weight", 1.0)
-        if type(weight) not in (float, int) or not 0 <= weight <= MAX_EVENT_WEIGHT:
-            return False
-        if get("community") is not None or self.community is not None:
-            return False  # communities are rare in bulk files: the full path handles them
-        index = self.index
-        a = index.get(actor)
-        if a is None:
-            a = index[actor] = len(index)
-        if target is None:
-            t = -1
-        else:
-            t = index.get(target)
-            if t is None:
-                t = index[target] = len(index)
-        self._append(a, t, kind, float(ts), float(weight), p)
-        return True
-
-    def has_lines(self) -> bool:
-        return bool(self.actor or self.profiles)
-
-
-def _plain_id(value: Any) -> bool:
-    """An id id_problem certainly accepts: printable (so no bad category and no
-    whitespace but U+0020) and not starting or ending with a space."""
-    return (
-        type(value) is str
-        and 0 < len(value) <= MAX_ID_CHARS
-        and value.isprintable()
-        and value[0] != " "
-        and value[-1] != " "
-    )
-
-
-def _score_table(table: _EventTable, now: float, config: ScoringConfig) -> list[str]:
+def _score_table(table: EventTable, now: float, config: ScoringConfig) -> list[str]:
     """score_events' result for the same lines, formatted as format_results would."""
-    # score_events numbers users and platforms in sorted order; renumber to match.
-    ids = list(table.index)
-    users = sorted(ids)
-    rank = _ranks(ids, users)
-    platforms = sorted(table.platform_index)
-    platform_rank = _ranks(list(table.platform_index), platforms)
-    actor = rank[np.array(table.actor, dtype=np.int64)]
-    target = np.array(table.target, dtype=np.int64)
-    has_target = target >= 0
-    target[has_target] = rank[target[has_target]]
-    arrays = InteractionArrays(
-        actor,
-        target,
-        np.array(table.kind, dtype=np.uint8),
-        np.array(table.ts, dtype=np.float64),
-        len(users),
-        np.array(table.weight, dtype=np.float64),
-        platform_rank[np.array(table.platform, dtype=np.int64)],
-    )
-    facts = _facts_from_profiles(table.profiles, _Numbering(table.index, rank), {})
+    users, platforms, arrays, facts = table.inputs()
     result = score_arrays(arrays, facts, now, config)
     return _rows(users, platforms, result, facts.is_bot, config)
-
-
-class _Numbering(Mapping[str, int]):
-    """id -> final user number, without a second dict of every id."""
-
-    def __init__(self, index: dict[str, int], rank: np.ndarray) -> None:
-        self._index, self._rank = index, rank
-
-    def __getitem__(self, user: str) -> int:
-        return int(self._rank[self._index[user]])
-
-    def __len__(self) -> int:
-        return len(self._index)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._index)
-
-
-def _ranks(items: list[str], ordered: list[str]) -> np.ndarray:
-    """rank[i] = position of items[i] in `ordered` (a sorted copy of `items`)."""
-    position = {item: i for i, item in enumerate(ordered)}
-    return np.fromiter((position[item] for item in items), dtype=np.int64, count=len(items))
 
 
 def _rows(
@@ -406,6 +254,62 @@ def _number(value: float) -> str:
     return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
 
 
+def _batches(lines: Iterable[Line]) -> Iterator[list[Line]]:
+    """The first line alone (it may start with a BOM), then _BATCH_LINES at a time."""
+    iterator = iter(lines)
+    size = 1
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+        size = _BATCH_LINES
+
+
+def _decoded_batch(batch: list[Line], table: EventTable, reader: FieldReader) -> bool:
+    """Decode and add the whole batch if every line is short, valid JSON and
+    acceptable as it is; False (nothing added) otherwise."""
+    loads = orjson.loads
+    try:
+        objs = [loads(line) for line in batch if len(line) <= MAX_LINE_CHARS]
+    except (orjson.JSONDecodeError, TypeError):  # TypeError: an OverlongLine
+        return False
+    return len(objs) == len(batch) and table.add_batch(objs, reader)
+
+
+def read_table(
+    lines: Iterable[Line], community: str | None = None
+) -> tuple[EventTable, list[str]]:
+    """The accepted lines as columns, and the problems ("line N: ...") with the rest."""
+    table = EventTable(community)
+    reader = FieldReader()
+    problems: list[str] = []
+    number = 1
+    for batch in _batches(lines):
+        _read_batch(batch, number, table, reader, problems)
+        number += len(batch)
+    return table, problems
+
+
+def _read_batch(
+    batch: list[Line], first: int, table: EventTable, reader: FieldReader, problems: list[str]
+) -> None:
+    """Plain lines go in column-wise, a whole batch at a time; a batch with anything
+    doubtful is halved until the doubtful lines go one by one, each problem worded
+    by FieldReader. Line 1 always goes alone (it may start with a BOM)."""
+    if first > 1 and _decoded_batch(batch, table, reader):
+        return
+    if len(batch) > _SMALLEST_BATCH:
+        half = len(batch) // 2
+        _read_batch(batch[:half], first, table, reader, problems)
+        _read_batch(batch[half:], first + half, table, reader, problems)
+        return
+    for number, line in enumerate(batch, start=first):
+        try:
+            obj = _decode(line, first=number == 1)
+            if obj is not None:
+                table.add(reader.record(obj))
+        except LineError as exc:
+            problems.append(f"line {number}: {exc}")
+
+
 def run_score_cli(
     lines: Iterable[Line],
     now: float | datetime,
@@ -420,29 +324,7 @@ def run_score_cli(
     problems and not a single usable line, or --community names a community no
     event belongs to.
     """
-    table = _EventTable(community)
-    reader = FieldReader()
-    problems = []
-    add_plain, loads, decode_error = table.add_plain, orjson.loads, orjson.JSONDecodeError
-    for number, line in enumerate(lines, start=1):
-        # The common line (bytes, not the first, which may carry a BOM) is parsed
-        # once and added by add_plain; the rest takes the path parse_lines takes.
-        obj: Any = None
-        if number > 1 and type(line) is bytes and len(line) <= MAX_LINE_CHARS:
-            try:
-                obj = loads(line)
-            except decode_error:
-                obj = None
-            else:
-                if add_plain(obj):
-                    continue
-        try:
-            if type(obj) is not dict:
-                obj = _decode(line, first=number == 1)
-            if obj is not None:
-                table.add(reader.record(obj), obj.get("kind"))
-        except LineError as exc:
-            problems.append(f"line {number}: {exc}")
+    table, problems = read_table(lines, community)
     if problems and (strict or not table.has_lines()):
         return CliOutcome([], problems, 1)
     if community is not None and community not in table.communities:

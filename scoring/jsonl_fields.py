@@ -68,9 +68,9 @@ class FieldReader:
             if kind_text is None:
                 raise LineError('missing "kind"')
             raise LineError(f'"kind" must be a string, got {type_name(kind_text)}')
-        kind = self._kind(kind_text)
+        kind = self.kind(kind_text)
         actor = self._id(get("actor"), "actor", required=True) or ""
-        platform = self._platform(get("platform", "discord"))
+        platform = self.platform(get("platform", "discord"))
         if kind is _PROFILE:
             return Profile(
                 user=actor,
@@ -101,7 +101,7 @@ class FieldReader:
             weight = _weight(weight)
         return EventFields(actor, target, kind, ts, platform, community, float(weight))
 
-    def _kind(self, text: str) -> Kind | str | None:
+    def kind(self, text: str) -> Kind | str | None:
         """The Kind, "profile", or None for an unknown kind (reported after the actor)."""
         try:
             return self._kinds[text]
@@ -132,7 +132,7 @@ class FieldReader:
         self._ids.add(value)
         return str(value)
 
-    def _platform(self, value: Any) -> str:
+    def platform(self, value: Any) -> str:
         if type(value) is str:
             known = self._platforms.get(value)
             if known is not None:

@@ -1,0 +1,261 @@
+"""The accepted lines of a `klout-bot score` file, as columns.
+
+What score_events builds from Interaction objects, without building them: half a
+million dataclasses cost more than the scoring itself. `add_batch` takes
+thousands of decoded lines at once and checks each field column-wise (distinct
+kinds, ids and platforms once each); it accepts a batch only if FieldReader would
+accept every line of it unchanged, and otherwise adds nothing, so the caller can
+take the line-by-line path that words each problem.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from scoring.engine import _facts_from_profiles
+from scoring.jsonl_fields import (
+    MAX_EPOCH,
+    MAX_ID_CHARS,
+    MIN_EPOCH,
+    EventFields,
+    FieldReader,
+    LineError,
+    id_problem,
+    parse_timestamp,
+)
+from scoring.kinds import Kind
+from scoring.propagation import MAX_EVENT_WEIGHT
+from scoring.records import AccountFacts, InteractionArrays, Profile
+
+_MISSING = object()
+_SMALL_CACHE = 256
+# Sorting ids in numpy needs n * longest * 4 bytes; beyond this length, sort in Python.
+_NUMPY_SORT_MAX_CHARS = 32
+
+
+class EventTable:
+    def __init__(self, community: str | None) -> None:
+        self.community = community
+        self.communities: set[str] = set()
+        self.index: dict[str, int] = {}  # id -> provisional number, first seen first
+        self.platform_index: dict[str, int] = {}  # normalised name -> provisional code
+        self._kind_codes: dict[str, Kind] = {}  # accepted spellings of event kinds
+        self._platform_codes: dict[str, int] = {}  # accepted spellings of platforms
+        self.actor: list[int] = []
+        self.target: list[int] = []
+        self.kind: list[int] = []
+        self.ts: list[float] = []
+        self.weight: list[float] = []
+        self.platform: list[int] = []
+        self.profiles: list[Profile] = []
+
+    def add(self, record: EventFields | Profile) -> None:
+        """One record FieldReader accepted."""
+        index = self.index
+        if isinstance(record, Profile):
+            index.setdefault(record.user, len(index))
+            self.profiles.append(record)
+            return
+        actor, target, kind, ts, platform, community, weight = record
+        if community is not None:
+            self.communities.add(community)
+        if self.community is not None and community != self.community:
+            return
+        a = index.setdefault(actor, len(index))
+        t = -1 if target is None else index.setdefault(target, len(index))
+        p = self.platform_index.setdefault(platform, len(self.platform_index))
+        self.actor.append(a)
+        self.target.append(t)
+        self.kind.append(kind)
+        self.ts.append(ts)
+        self.weight.append(weight)
+        self.platform.append(p)
+
+    def add_batch(self, objs: list[Any], reader: FieldReader) -> bool:
+        """Add every line of `objs` (decoded JSON) if all are events FieldReader
+        accepts as they are; otherwise add nothing and return False."""
+        known = len(self.index)
+        try:
+            if self._add_batch(objs, reader):
+                return True
+        except (TypeError, LineError):  # an unhashable value, a refused spelling
+            pass
+        # Numbering the ids is also how new ones are found: forget those of a
+        # refused batch (dicts keep insertion order, so they are the last ones).
+        for _ in range(len(self.index) - known):
+            self.index.popitem()
+        return False
+
+    def _add_batch(self, objs: list[Any], reader: FieldReader) -> bool:
+        if set(map(type, objs)) != {dict}:
+            return False
+        kinds = self._kinds([o.get("kind") for o in objs], reader)
+        if kinds is None:
+            return False
+        actors = [o.get("actor") for o in objs]
+        targets = [o.get("target") for o in objs]
+        has_messages = Kind.MESSAGE in set(kinds)
+        if has_messages:
+            if any((t is None) != (k is Kind.MESSAGE) for t, k in zip(targets, kinds, strict=True)):
+                return False
+        elif None in targets:
+            return False
+        if None in actors:
+            return False
+        platforms = self._platforms([o.get("platform", "discord") for o in objs], reader)
+        ts = _times([o.get("ts", _MISSING) for o in objs])
+        weights = [o.get("weight", 1.0) for o in objs]
+        if ts is None or not _plain_weights(weights):
+            return False
+        communities = [o.get("community") for o in objs]
+        named = set(communities)
+        named.discard(None)
+        if not _valid_ids([c for c in named if c not in self.communities]):
+            return False
+        index = self.index
+        known = len(index)
+        if self.community is not None:
+            # Every id must be valid, but only those of the chosen lines become users.
+            names = set(actors)
+            names.update(targets)
+            names.discard(None)
+            if not _valid_ids([name for name in names if name not in index]):
+                return False
+            chosen = [c == self.community for c in communities]
+            actors, targets, kinds, ts, weights, platforms = (
+                list(itertools.compress(column, chosen))
+                for column in (actors, targets, kinds, ts, weights, platforms)
+            )
+        number = index.setdefault
+        actor = [number(a, len(index)) for a in actors]
+        if has_messages:
+            target = [-1 if t is None else number(t, len(index)) for t in targets]
+        else:
+            target = [number(t, len(index)) for t in targets]
+        # Insertion order: the ids this batch numbered first are the dict's last.
+        if not _valid_ids(list(itertools.islice(reversed(index), len(index) - known))):
+            return False
+        self.communities.update(named)
+        self.actor.extend(actor)
+        self.target.extend(target)
+        self.kind.extend(kinds)
+        self.ts.extend(ts)
+        self.weight.extend(weights)
+        self.platform.extend(platforms)
+        return True
+
+    def _kinds(self, texts: list[Any], reader: FieldReader) -> list[Kind] | None:
+        codes = self._kind_codes
+        for text in set(texts):
+            if text not in codes:
+                kind = reader.kind(text) if type(text) is str else None
+                if not isinstance(kind, Kind) or len(codes) >= _SMALL_CACHE:
+                    return None  # profiles and unknown kinds go line by line
+                codes[text] = kind
+        return [codes[text] for text in texts]
+
+    def _platforms(self, names: list[Any], reader: FieldReader) -> list[int]:
+        codes = self._platform_codes
+        for name in set(names):
+            if name not in codes:
+                if len(codes) >= _SMALL_CACHE:
+                    raise LineError("too many platform spellings for the batch path")
+                platform = reader.platform(name)  # raises LineError if refused
+                codes[name] = self.platform_index.setdefault(platform, len(self.platform_index))
+        return [codes[name] for name in names]
+
+    def has_lines(self) -> bool:
+        return bool(self.actor or self.profiles)
+
+    def inputs(self) -> tuple[list[str], list[str], InteractionArrays, AccountFacts]:
+        """(users, platforms, arrays, facts) numbered as score_events numbers them:
+        users and platforms in sorted order."""
+        ids = list(self.index)
+        users, rank = _sorted_with_ranks(ids)
+        platforms, platform_rank = _sorted_with_ranks(list(self.platform_index))
+        actor = rank[np.array(self.actor, dtype=np.int64)]
+        target = np.array(self.target, dtype=np.int64)
+        has_target = target >= 0
+        target[has_target] = rank[target[has_target]]
+        arrays = InteractionArrays(
+            actor,
+            target,
+            np.array(self.kind, dtype=np.uint8),
+            np.array(self.ts, dtype=np.float64),
+            len(users),
+            np.array(self.weight, dtype=np.float64),
+            platform_rank[np.array(self.platform, dtype=np.int64)],
+        )
+        facts = _facts_from_profiles(self.profiles, _Numbering(self.index, rank), {})
+        return users, platforms, arrays, facts
+
+
+def _valid_ids(names: list[Any]) -> bool:
+    """Whether id_problem accepts every name; the common case in C-level passes."""
+    if not names:
+        return True
+    plain = (
+        set(map(type, names)) == {str}
+        and min(map(len, names)) > 0
+        and max(map(len, names)) <= MAX_ID_CHARS
+        and all(map(str.isprintable, names))
+        and list(map(str.strip, names)) == names
+    )
+    return plain or all(id_problem(name) is None for name in names)
+
+
+def _times(values: list[Any]) -> list[float] | list[int] | None:
+    """Epoch seconds for every value, or None if any would be refused."""
+    if set(map(type, values)) == {int}:
+        return values if min(values) >= MIN_EPOCH and max(values) <= MAX_EPOCH else None
+    out = []
+    for value in values:
+        if value is _MISSING:
+            return None
+        try:
+            out.append(parse_timestamp(value))
+        except LineError:
+            return None
+    return out
+
+
+def _plain_weights(values: list[Any]) -> bool:
+    # Types first: True == 1 would otherwise pass as the number it hashes like.
+    if not set(map(type, values)) <= {float, int}:
+        return False
+    return all(0 <= v <= MAX_EVENT_WEIGHT for v in set(values))
+
+
+def _sorted_with_ranks(items: list[str]) -> tuple[list[str], np.ndarray]:
+    """(sorted items, rank) with rank[i] = position of items[i] in the sorted list.
+
+    numpy orders str by code point like Python; ids hold no NUL (id_problem), the
+    one character numpy's fixed-width strings would lose."""
+    n = len(items)
+    if n and max(map(len, items)) <= _NUMPY_SORT_MAX_CHARS:
+        order = np.argsort(np.array(items), kind="stable")
+    else:
+        order = np.array(sorted(range(n), key=items.__getitem__), dtype=np.int64)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n, dtype=np.int64)
+    return [items[i] for i in order.tolist()], rank
+
+
+class _Numbering(Mapping[str, int]):
+    """id -> final user number, without a second dict of every id."""
+
+    def __init__(self, index: dict[str, int], rank: np.ndarray) -> None:
+        self._index, self._rank = index, rank
+
+    def __getitem__(self, user: str) -> int:
+        return int(self._rank[self._index[user]])
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
