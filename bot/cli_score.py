@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from scoring.config import ScoringConfig, ScoringConfigError, config_from_table
-from scoring.jsonl import run_score_cli
+from scoring.jsonl import MAX_LINE_BYTES, OverlongLine, run_score_cli
 
 NAME = "score"
 EXIT_USAGE = 2
+CHUNK_BYTES = 1 << 20
+WRITE_ROWS = 10_000
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -64,19 +66,22 @@ def run(args: argparse.Namespace, app_config: Any = None) -> int:
     try:
         if args.events == "-":
             outcome = run_score_cli(
-                _lines(sys.stdin.buffer), now, config, args.strict, args.community
+                read_lines(sys.stdin.buffer), now, config, args.strict, args.community
             )
         else:
             with Path(args.events).open("rb") as handle:
-                outcome = run_score_cli(_lines(handle), now, config, args.strict, args.community)
+                outcome = run_score_cli(
+                    read_lines(handle), now, config, args.strict, args.community
+                )
     except OSError as exc:
         _err(f"klout-bot score: cannot read {args.events}: {exc.strerror}")
         return EXIT_USAGE
     for problem in outcome.problems:
         _err(f"{args.events}: {problem}")
     out = sys.stdout
-    for line in outcome.output:
-        out.write(line + "\n")
+    rows = outcome.output
+    for start in range(0, len(rows), WRITE_ROWS):  # few large writes, not one per row
+        out.write("".join([row + "\n" for row in rows[start : start + WRITE_ROWS]]))
     out.flush()
     return outcome.exit_code
 
@@ -119,9 +124,44 @@ def _model_from(app_config: Any) -> ScoringConfig:
     return model if isinstance(model, ScoringConfig) else ScoringConfig()
 
 
-def _lines(handle: BinaryIO) -> Iterator[bytes]:
-    # Bytes, so a line of invalid UTF-8 is reported with its number instead of aborting.
-    yield from handle
+def read_lines(
+    handle: BinaryIO, max_bytes: int = MAX_LINE_BYTES, chunk_size: int = CHUNK_BYTES
+) -> Iterator[bytes | OverlongLine]:
+    """The lines of `handle`, read in chunks so memory stays bounded whatever the input.
+
+    Bytes, so a line of invalid UTF-8 is reported with its number instead of
+    aborting. A line longer than `max_bytes` is not held: it comes out as an
+    OverlongLine once its end is found, and is reported with its number.
+    """
+    pending: list[bytes] = []  # the start of a line that began in an earlier chunk
+    pending_size = 0
+    overlong = 0  # bytes of the over-long line being skipped, 0 if none
+    while chunk := handle.read(chunk_size):
+        pieces = chunk.split(b"\n")
+        tail = pieces.pop()  # after the chunk's last newline: a line not yet ended
+        for piece in pieces:
+            if overlong:
+                yield OverlongLine(overlong + len(piece) + 1)
+                overlong = 0
+            elif pending_size + len(piece) + 1 > max_bytes:
+                yield OverlongLine(pending_size + len(piece) + 1)
+            elif pending:
+                yield b"".join([*pending, piece, b"\n"])
+            else:
+                yield piece + b"\n"
+            pending, pending_size = [], 0
+        if overlong:
+            overlong += len(tail)
+        elif pending_size + len(tail) > max_bytes:
+            overlong = pending_size + len(tail)
+            pending, pending_size = [], 0
+        elif tail:
+            pending.append(tail)
+            pending_size += len(tail)
+    if overlong:
+        yield OverlongLine(overlong)
+    elif pending:
+        yield b"".join(pending)
 
 
 def _err(message: str) -> None:
