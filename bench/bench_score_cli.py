@@ -126,6 +126,7 @@ def baseline(name: str, path: str) -> None:
         rank = np.array(graph.pagerank(weights=weight.tolist(), damping=config.damping))
     elif name == "networkx":
         import networkx as nx
+        from bench_kernel import CountingFloat
 
         pairs: dict[tuple[int, int], float] = {}
         for a, b, w in zip(source.tolist(), target.tolist(), weight.tolist(), strict=True):
@@ -145,16 +146,6 @@ def baseline(name: str, path: str) -> None:
         )
     write_scores(ids, rank)
     sys.stderr.write(json.dumps(info) + "\n")
-
-
-class CountingFloat(float):
-    """nx.pagerank multiplies by alpha once per iteration: counting that counts them."""
-
-    multiplications = 0
-
-    def __mul__(self, other):
-        type(self).multiplications += 1
-        return float(self) * other
 
 
 def scipy_pagerank(source, target, weight, n, damping, tol, max_iter):

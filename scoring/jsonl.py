@@ -23,7 +23,7 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import orjson
@@ -92,22 +92,23 @@ class CliOutcome(NamedTuple):
 Line = str | bytes | OverlongLine
 
 
-def _records(lines: Iterable[Line]) -> Iterator[tuple[int, EventFields | Profile | str]]:
-    """(line number, record or the problem with it); blank lines are skipped."""
-    reader = FieldReader()
-    for number, line in enumerate(lines, start=1):
-        try:
-            obj = _decode(line, first=number == 1)
-            if obj is not None:
-                yield number, reader.record(obj)
-        except LineError as exc:
-            yield number, str(exc)
+def _record(reader: FieldReader, line: Line, number: int) -> EventFields | Profile | str | None:
+    """The line's record, the problem with it, or None for a blank line."""
+    try:
+        obj = _decode(line, first=number == 1)
+        return None if obj is None else reader.record(obj)
+    except LineError as exc:
+        return str(exc)
 
 
 def parse_lines(lines: Iterable[Line]) -> ParseResult:
     """Parse JSONL; line numbers are 1-based; blank lines are skipped silently."""
     result = ParseResult()
-    for number, record in _records(lines):
+    reader = FieldReader()
+    for number, line in enumerate(lines, start=1):
+        record = _record(reader, line, number)
+        if record is None:
+            continue
         if isinstance(record, str):
             result.problems.append((number, record))
         elif isinstance(record, Profile):
@@ -213,7 +214,7 @@ def _rows(
             texts[value] = known
         return known
 
-    encode = json.encoder.encode_basestring  # type: ignore[attr-defined]
+    encode = json.encoder.encode_basestring
     # Only users who earned something on a network list it (as score_events does).
     network = [""] * len(order)
     for code in range(parts.shape[1]):
@@ -266,10 +267,13 @@ def _batches(lines: Iterable[Line]) -> Iterator[list[Line]]:
 def _decoded_batch(batch: list[Line], table: EventTable, reader: FieldReader) -> bool:
     """Decode and add the whole batch if every line is short, valid JSON and
     acceptable as it is; False (nothing added) otherwise."""
+    if not set(map(type, batch)) <= {bytes, str}:  # an OverlongLine
+        return False
     loads = orjson.loads
     try:
-        objs = [loads(line) for line in batch if len(line) <= MAX_LINE_CHARS]
-    except (orjson.JSONDecodeError, TypeError):  # TypeError: an OverlongLine
+        objs = [loads(line) for line in cast(list[bytes | str], batch)
+                if len(line) <= MAX_LINE_CHARS]  # fmt: skip
+    except orjson.JSONDecodeError:
         return False
     return len(objs) == len(batch) and table.add_batch(objs, reader)
 
@@ -302,12 +306,11 @@ def _read_batch(
         _read_batch(batch[half:], first + half, table, reader, problems)
         return
     for number, line in enumerate(batch, start=first):
-        try:
-            obj = _decode(line, first=number == 1)
-            if obj is not None:
-                table.add(reader.record(obj))
-        except LineError as exc:
-            problems.append(f"line {number}: {exc}")
+        record = _record(reader, line, number)
+        if isinstance(record, str):
+            problems.append(f"line {number}: {record}")
+        elif record is not None:
+            table.add(record)
 
 
 def run_score_cli(
