@@ -11,7 +11,7 @@ take the line-by-line path that words each problem.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -93,11 +93,10 @@ class EventTable:
     def _add_batch(self, objs: list[Any], reader: FieldReader) -> bool:
         if set(map(type, objs)) != {dict}:
             return False
-        kinds = self._kinds([o.get("kind") for o in objs], reader)
+        texts, actors, targets, times, platform_names, weights, communities = _columns(objs)
+        kinds = self._kinds(texts, reader)
         if kinds is None:
             return False
-        actors = [o.get("actor") for o in objs]
-        targets = [o.get("target") for o in objs]
         has_messages = Kind.MESSAGE in set(kinds)
         if has_messages:
             if any((t is None) != (k is Kind.MESSAGE) for t, k in zip(targets, kinds, strict=True)):
@@ -106,12 +105,10 @@ class EventTable:
             return False
         if None in actors:
             return False
-        platforms = self._platforms([o.get("platform", "discord") for o in objs], reader)
-        ts = _times([o.get("ts", _MISSING) for o in objs])
-        weights = [o.get("weight", 1.0) for o in objs]
+        platforms = self._platforms(platform_names, reader)
+        ts = _times(times)
         if ts is None or not _plain_weights(weights):
             return False
-        communities = [o.get("community") for o in objs]
         named = set(communities)
         named.discard(None)
         if not _valid_ids([c for c in named if c not in self.communities]):
@@ -148,7 +145,7 @@ class EventTable:
         self.platform.extend(platforms)
         return True
 
-    def _kinds(self, texts: list[Any], reader: FieldReader) -> list[Kind] | None:
+    def _kinds(self, texts: Sequence[Any], reader: FieldReader) -> list[Kind] | None:
         codes = self._kind_codes
         for text in set(texts):
             if text not in codes:
@@ -156,9 +153,9 @@ class EventTable:
                 if not isinstance(kind, Kind) or len(codes) >= _SMALL_CACHE:
                     return None  # profiles and unknown kinds go line by line
                 codes[text] = kind
-        return [codes[text] for text in texts]
+        return list(map(codes.__getitem__, texts))
 
-    def _platforms(self, names: list[Any], reader: FieldReader) -> list[int]:
+    def _platforms(self, names: Sequence[Any], reader: FieldReader) -> list[int]:
         codes = self._platform_codes
         for name in set(names):
             if name not in codes:
@@ -166,7 +163,7 @@ class EventTable:
                     raise LineError("too many platform spellings for the batch path")
                 platform = reader.platform(name)  # raises LineError if refused
                 codes[name] = self.platform_index.setdefault(platform, len(self.platform_index))
-        return [codes[name] for name in names]
+        return list(map(codes.__getitem__, names))
 
     def has_lines(self) -> bool:
         return bool(self.actor or self.profiles)
@@ -194,6 +191,20 @@ class EventTable:
         return users, platforms, arrays, facts
 
 
+def _columns(objs: list[dict[str, Any]]) -> tuple[list[Any], ...]:
+    """kind, actor, target, ts, platform, weight and community of every object, with
+    FieldReader's defaults (a missing ts is _MISSING)."""
+    return (
+        [o.get("kind") for o in objs],
+        [o.get("actor") for o in objs],
+        [o.get("target") for o in objs],
+        [o.get("ts", _MISSING) for o in objs],
+        [o.get("platform", "discord") for o in objs],
+        [o.get("weight", 1.0) for o in objs],
+        [o.get("community") for o in objs],
+    )
+
+
 def _valid_ids(names: list[Any]) -> bool:
     """Whether id_problem accepts every name; the common case in C-level passes."""
     if not names:
@@ -208,7 +219,7 @@ def _valid_ids(names: list[Any]) -> bool:
     return plain or all(id_problem(name) is None for name in names)
 
 
-def _times(values: list[Any]) -> list[float] | list[int] | None:
+def _times(values: Sequence[Any]) -> Sequence[float] | None:
     """Epoch seconds for every value, or None if any would be refused."""
     if set(map(type, values)) == {int}:
         return values if min(values) >= MIN_EPOCH and max(values) <= MAX_EPOCH else None
@@ -223,7 +234,7 @@ def _times(values: list[Any]) -> list[float] | list[int] | None:
     return out
 
 
-def _plain_weights(values: list[Any]) -> bool:
+def _plain_weights(values: Sequence[Any]) -> bool:
     # Types first: True == 1 would otherwise pass as the number it hashes like.
     if not set(map(type, values)) <= {float, int}:
         return False
