@@ -174,18 +174,18 @@ class EventTable:
         ids = list(self.index)
         users, rank = _sorted_with_ranks(ids)
         platforms, platform_rank = _sorted_with_ranks(list(self.platform_index))
-        actor = rank[np.array(self.actor, dtype=np.int64)]
-        target = np.array(self.target, dtype=np.int64)
+        actor = rank[_array(self.actor, np.int64)]
+        target = _array(self.target, np.int64)
         has_target = target >= 0
         target[has_target] = rank[target[has_target]]
         arrays = InteractionArrays(
             actor,
             target,
-            np.array(self.kind, dtype=np.uint8),
-            np.array(self.ts, dtype=np.float64),
+            _array(self.kind, np.uint8),
+            _array(self.ts, np.float64),
             len(users),
-            np.array(self.weight, dtype=np.float64),
-            platform_rank[np.array(self.platform, dtype=np.int64)],
+            _array(self.weight, np.float64),
+            platform_rank[_array(self.platform, np.int64)],
         )
         facts = _facts_from_profiles(self.profiles, _Numbering(self.index, rank), {})
         return users, platforms, arrays, facts
@@ -247,13 +247,21 @@ def _sorted_with_ranks(items: list[str]) -> tuple[list[str], np.ndarray]:
     numpy orders str by code point like Python; ids hold no NUL (id_problem), the
     one character numpy's fixed-width strings would lose."""
     n = len(items)
-    if n and max(map(len, items)) <= _NUMPY_SORT_MAX_CHARS:
-        order = np.argsort(np.array(items), kind="stable")
+    longest = max(map(len, items), default=0)
+    if longest <= _NUMPY_SORT_MAX_CHARS:
+        strings = np.array(items, dtype=f"<U{max(longest, 1)}")
+        order = np.argsort(strings, kind="stable")
+        ordered = strings[order].tolist()
     else:
         order = np.array(sorted(range(n), key=items.__getitem__), dtype=np.int64)
+        ordered = [items[i] for i in order.tolist()]
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n, dtype=np.int64)
-    return [items[i] for i in order.tolist()], rank
+    return ordered, rank
+
+
+def _array(values: list[Any], dtype: type) -> np.ndarray:
+    return np.fromiter(values, dtype=dtype, count=len(values))
 
 
 class _Numbering(Mapping[str, int]):
