@@ -7,6 +7,7 @@ config file happen here so the scoring package stays pure.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -63,6 +64,9 @@ def run(args: argparse.Namespace, app_config: Any = None) -> int:
         for line in str(exc).splitlines():
             _err(f"klout-bot score: {line}")
         return EXIT_USAGE
+    # Reading builds millions of short-lived objects and no reference cycles: the
+    # cycle collector would only rescan them (about 9% of the read on Higgs).
+    gc.disable()
     try:
         if args.events == "-":
             outcome = run_score_cli(
@@ -76,6 +80,8 @@ def run(args: argparse.Namespace, app_config: Any = None) -> int:
     except OSError as exc:
         _err(f"klout-bot score: cannot read {args.events}: {exc.strerror}")
         return EXIT_USAGE
+    finally:
+        gc.enable()
     for problem in outcome.problems:
         _err(f"{args.events}: {problem}")
     out = sys.stdout
