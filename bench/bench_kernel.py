@@ -28,6 +28,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from nx_count import CountingFloat
+
 from scoring import AccountFacts, InteractionArrays, ScoringConfig, score_arrays
 from scoring.engine import counted_events
 from scoring.propagation import member_base, pair_graph, solve, transfer_matrix
@@ -191,16 +193,6 @@ def networkx_child(path: str, n_users: int) -> None:
             }
         )
     )
-
-
-class CountingFloat(float):
-    """nx.pagerank multiplies by alpha once per iteration: counting that counts them."""
-
-    multiplications = 0
-
-    def __mul__(self, other):
-        type(self).multiplications += 1
-        return float(self) * other
 
 
 def main() -> int:

@@ -67,22 +67,34 @@ def contenders(events: Path, now: str, before: Path | None) -> dict[str, tuple[l
     out = {"klout-bot score": (score, ROOT)}
     if before is not None:
         out["score (before)"] = (score, before)
+    params = model_params()
     for name in BASELINES:
-        out[name] = ([sys.executable, __file__, "--baseline", name, str(events)], ROOT)
+        out[name] = ([sys.executable, __file__, "--baseline", name, str(events), params], ROOT)
     return out
+
+
+def model_params() -> str:
+    """Kind weights, damping and tolerance for the baselines, read in a child: this
+    parent stays small, because a child started from it (vfork + exec) reports at
+    least the parent's peak RSS as its own, and the baselines need no scoring import."""
+    code = (
+        "import json; from scoring import ScoringConfig; c = ScoringConfig(); print(json.dumps("
+        "{'weights': {k.label: w for k, w in c.weights.items()}, 'damping': c.damping, "
+        "'tolerance': c.tolerance, 'max_iterations': c.max_iterations}))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 # --- the baseline scripts (run as children) --------------------------------------------
 
 
-def read_edges(path: str):
+def read_edges(path: str, weights: dict[str, float]):
     """(ids, source, target, weight) from event JSONL, as a plain script would."""
     import numpy as np
     import orjson
 
-    from scoring import ScoringConfig
-
-    weights = {k.label: w for k, w in ScoringConfig().weights.items()}
     index: dict[str, int] = {}
     source: list[int] = []
     target: list[int] = []
@@ -109,13 +121,13 @@ def write_scores(ids: list[str], rank) -> None:
         out.write(orjson.dumps({"user": ids[i], "score": float(rank[i])}) + b"\n")
 
 
-def baseline(name: str, path: str) -> None:
+def baseline(name: str, path: str, params: str) -> None:
+    from types import SimpleNamespace
+
     import numpy as np
 
-    from scoring import ScoringConfig
-
-    config = ScoringConfig()
-    ids, source, target, weight = read_edges(path)
+    config = SimpleNamespace(**json.loads(params))
+    ids, source, target, weight = read_edges(path, config.weights)
     n = len(ids)
     info: dict = {}
     if name == "igraph":
@@ -126,7 +138,7 @@ def baseline(name: str, path: str) -> None:
         rank = np.array(graph.pagerank(weights=weight.tolist(), damping=config.damping))
     elif name == "networkx":
         import networkx as nx
-        from bench_kernel import CountingFloat
+        from nx_count import CountingFloat
 
         pairs: dict[tuple[int, int], float] = {}
         for a, b, w in zip(source.tolist(), target.tolist(), weight.tolist(), strict=True):
@@ -216,7 +228,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--before", type=Path, help="also time `score` from this checkout")
     parser.add_argument("--only", help="comma-separated contenders (default: all)")
-    parser.add_argument("--baseline", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline:
         baseline(*args.baseline)
@@ -224,14 +236,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         events = args.events
         if events is None:
-            from realdata import HIGGS_PATH, higgs_events, write_jsonl
+            from realdata import HIGGS_PATH
 
             if not HIGGS_PATH.exists():
                 print(f"skipped: {HIGGS_PATH} not found")
                 return 0
             events = Path(tmp) / "higgs.jsonl"
-            count = write_jsonl(higgs_events(), events)
-            print(f"{events.name}: {count:,} events from {HIGGS_PATH.name}")
+            # In a child, so this parent stays small (see model_params).
+            convert = [sys.executable, str(ROOT / "bench" / "realdata.py"), "higgs", str(events)]
+            done = subprocess.run(convert, capture_output=True, text=True, check=True)
+            print(done.stdout.strip())
         runs = contenders(events, args.now, args.before)
         if args.only:
             runs = {k: v for k, v in runs.items() if k in args.only.split(",")}

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace, app_config: Any = None) -> int:
     out = sys.stdout
     rows = outcome.output
     for start in range(0, len(rows), WRITE_ROWS):  # few large writes, not one per row
-        out.write("".join([row + "\n" for row in rows[start : start + WRITE_ROWS]]))
+        out.write("\n".join(rows[start : start + WRITE_ROWS]) + "\n")
     out.flush()
     return outcome.exit_code
 
