@@ -133,7 +133,8 @@ def _model_from(app_config: Any) -> ScoringConfig:
 def read_lines(
     handle: BinaryIO, max_bytes: int = MAX_LINE_BYTES, chunk_size: int = CHUNK_BYTES
 ) -> Iterator[bytes | OverlongLine]:
-    """The lines of `handle`, read in chunks so memory stays bounded whatever the input.
+    """The lines of `handle` without their b"\\n", read in chunks so memory stays
+    bounded whatever the input.
 
     Bytes, so a line of invalid UTF-8 is reported with its number instead of
     aborting. A line longer than `max_bytes` is not held: it comes out as an
@@ -145,16 +146,19 @@ def read_lines(
     while chunk := handle.read(chunk_size):
         pieces = chunk.split(b"\n")
         tail = pieces.pop()  # after the chunk's last newline: a line not yet ended
-        for piece in pieces:
-            if overlong:
-                yield OverlongLine(overlong + len(piece) + 1)
-                overlong = 0
-            elif pending_size + len(piece) + 1 > max_bytes:
-                yield OverlongLine(pending_size + len(piece) + 1)
-            elif pending:
-                yield b"".join([*pending, piece, b"\n"])
-            else:
-                yield piece + b"\n"
+        if pieces and not overlong and max(map(len, pieces)) + pending_size <= max_bytes:
+            if pending:  # the usual chunk: every line in it is short
+                pieces[0] = b"".join([*pending, pieces[0]])
+            yield from pieces
+        else:
+            for piece in pieces:
+                size = (overlong or pending_size) + len(piece)
+                if overlong or size > max_bytes:
+                    yield OverlongLine(size)
+                else:
+                    yield b"".join([*pending, piece])
+                pending, pending_size, overlong = [], 0, 0
+        if pieces:
             pending, pending_size = [], 0
         if overlong:
             overlong += len(tail)

@@ -269,13 +269,14 @@ def _decoded_batch(batch: list[Line], table: EventTable, reader: FieldReader) ->
     acceptable as it is; False (nothing added) otherwise."""
     if not set(map(type, batch)) <= {bytes, str}:  # an OverlongLine
         return False
-    loads = orjson.loads
+    lines = cast(list[bytes | str], batch)
+    if max(map(len, lines)) > MAX_LINE_CHARS:
+        return False
     try:
-        objs = [loads(line) for line in cast(list[bytes | str], batch)
-                if len(line) <= MAX_LINE_CHARS]  # fmt: skip
+        objs = list(map(orjson.loads, lines))
     except orjson.JSONDecodeError:
         return False
-    return len(objs) == len(batch) and table.add_batch(objs, reader)
+    return table.add_batch(objs, reader)
 
 
 def read_table(
