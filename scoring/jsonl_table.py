@@ -68,12 +68,7 @@ class EventTable:
         a = index.setdefault(actor, len(index))
         t = -1 if target is None else index.setdefault(target, len(index))
         p = self.platform_index.setdefault(platform, len(self.platform_index))
-        self.actor.append(a)
-        self.target.append(t)
-        self.kind.append(kind)
-        self.ts.append(ts)
-        self.weight.append(weight)
-        self.platform.append(p)
+        self._extend([a], [t], [kind], [ts], [weight], [p])
 
     def add_batch(self, objs: list[Any], reader: FieldReader) -> bool:
         """Add every line of `objs` (decoded JSON) if all are events FieldReader
@@ -137,13 +132,16 @@ class EventTable:
         if not _valid_ids(list(itertools.islice(reversed(index), len(index) - known))):
             return False
         self.communities.update(named)
-        self.actor.extend(actor)
-        self.target.extend(target)
-        self.kind.extend(kinds)
-        self.ts.extend(ts)
-        self.weight.extend(weights)
-        self.platform.extend(platforms)
+        self._extend(actor, target, kinds, ts, weights, platforms)
         return True
+
+    def _extend(self, *columns: Sequence[Any]) -> None:
+        """actor, target, kind, ts, weight and platform columns, in that order."""
+        mine: tuple[list[Any], ...] = (
+            self.actor, self.target, self.kind, self.ts, self.weight, self.platform
+        )
+        for column, more in zip(mine, columns, strict=True):
+            column.extend(more)
 
     def _kinds(self, texts: Sequence[Any], reader: FieldReader) -> list[Kind] | None:
         codes = self._kind_codes
