@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -86,9 +87,14 @@ def run(args: argparse.Namespace, app_config: Any = None) -> int:
         _err(f"{args.events}: {problem}")
     out = sys.stdout
     rows = outcome.output
-    for start in range(0, len(rows), WRITE_ROWS):  # few large writes, not one per row
-        out.write("\n".join(rows[start : start + WRITE_ROWS]) + "\n")
-    out.flush()
+    try:
+        for start in range(0, len(rows), WRITE_ROWS):  # few large writes, not one per row
+            out.write("\n".join(rows[start : start + WRITE_ROWS]) + "\n")
+        out.flush()
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): its choice, not an error. Point stdout
+        # at /dev/null so the interpreter's last flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return outcome.exit_code
 
 

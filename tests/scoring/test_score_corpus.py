@@ -5,12 +5,16 @@ which line is wrong, skips it (exit 0) or, with --strict, refuses the file (exit
 import argparse
 import io
 import json
+import subprocess
+import sys
 import tracemalloc
+from pathlib import Path
 
 import pytest
 
 from bot import cli_score
 
+ROOT = Path(__file__).resolve().parents[2]
 NOW_ARGS = ["--now", "2026-11-01T00:00:00Z"]
 GOOD_A = b'{"kind": "reply", "actor": "ann", "target": "bob", "ts": 1793400000}'
 GOOD_B = b'{"kind": "mention", "actor": "cat", "target": "bob", "ts": "2026-10-30T12:00:00Z"}'
@@ -157,3 +161,22 @@ def test_stdin_is_read_the_same_way(monkeypatch, capsys):
     out, err = capsys.readouterr()
     assert err == "-: line 2: line longer than 1000000 characters\n"
     assert {json.loads(r)["user"] for r in out.splitlines()} == {"ann", "bob", "cat"}
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
+    """`klout-bot score big.jsonl | head -1` used to end in a BrokenPipeError trace."""
+    events = [json.dumps({"kind": "reply", "actor": f"u{i}", "target": f"u{i + 1}",
+                          "ts": 1793400000}) for i in range(3000)]  # fmt: skip
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(events) + "\n", encoding="utf-8")
+    code = "import sys; from bot.cli import main; sys.exit(main())"
+    child = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+        [sys.executable, "-c", code, "score", str(path), *NOW_ARGS],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    assert child.stdout.read(100).startswith(b'{"user": ')
+    child.stdout.close()
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=60) == 0
+    assert err == ""
