@@ -166,17 +166,17 @@ def test_stdin_is_read_the_same_way(monkeypatch, capsys):
 def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
     """`klout-bot score big.jsonl | head -1` used to end in a BrokenPipeError trace."""
     events = [json.dumps({"kind": "reply", "actor": f"u{i}", "target": f"u{i + 1}",
-                          "ts": 1793400000}) for i in range(3000)]  # fmt: skip
+                          "ts": 1793400000}) for i in range(20_000)]  # fmt: skip
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(events) + "\n", encoding="utf-8")
     code = "import sys; from bot.cli import main; sys.exit(main())"
-    child = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+    with subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
         [sys.executable, "-c", code, "score", str(path), *NOW_ARGS],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
-    )
-    assert child.stdout is not None and child.stderr is not None
-    assert child.stdout.read(100).startswith(b'{"user": ')
-    child.stdout.close()
-    err = child.stderr.read().decode()
-    assert child.wait(timeout=60) == 0
+    ) as child:
+        assert child.stdout is not None and child.stderr is not None
+        assert child.stdout.read(100).startswith(b'{"user": ')
+        child.stdout.close()
+        err = child.stderr.read().decode()
+        assert child.wait(timeout=60) == 0
     assert err == ""
