@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import tomllib
 import types
 import typing
@@ -259,6 +260,10 @@ def _scalar(tp: type, value: Any, file: str, key: str, meta: Any) -> Any:
         ok = isinstance(value, tp)
     if not ok:
         raise ConfigError(file, key, f"expected {tp.__name__}, got {_type_name(value)}")
+    # TOML allows nan and inf; every comparison with nan is false, so the range check
+    # below would let it through (a nan cooldown is no cooldown at all).
+    if tp is float and not math.isfinite(value):
+        raise ConfigError(file, key, f"must be a finite number, got {value}")
     lo, hi = meta.get("min"), meta.get("max")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise ConfigError(file, key, f"{value} is out of range ({lo}..{hi})")
