@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from bot.storage import EventRow, EventWriter, Storage
 from bot.storage.accounts import AccountUpsert
+from bot.storage.poison import store_isolating
 from commands.types import Person
 from scoring.kinds import Kind
 
@@ -186,15 +187,15 @@ class Ingestor:
 
     async def resolve_deferred(self) -> None:
         """Store the new communities, accounts and member names of deferred activities in
-        bulk, then queue their rows. On failure the activities stay deferred for a retry."""
+        bulk, then queue their rows. On failure the activities stay deferred for a retry;
+        one that can never be stored is dropped and logged (bot/storage/poison.py)."""
         batch, self._deferred = self._deferred, []
         if not batch:
             return
-        try:
-            await self._resolve(batch)
-        except BaseException:
-            self._deferred[:0] = batch
-            raise
+        await store_isolating(batch, self._resolve, what="activity", requeue=self._requeue)
+
+    def _requeue(self, activities: list[Activity]) -> None:
+        self._deferred[:0] = activities
 
     def _blocked(self, act: Activity) -> bool:
         blocks = self.store.privacy.blocks

@@ -8,7 +8,6 @@ drive it with `exec_line` and read the reply text back.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import sys
@@ -16,12 +15,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from bot.adapters.line_input import read_lines
+from bot.adapters.text_edge import clean_text
 from bot.app import KloutApp
 from bot.ingest import Activity
 from bot.leaderboards.target import PostRef
 from bot.services.linking import StaticXVerifier
 from commands.errors import UserError
-from commands.parse import clean, parse
+from commands.parse import MAX_INPUT, clean, parse
 from commands.types import Person, Reply, Request
 from scoring.kinds import Kind
 
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 PLATFORM = "console"
 _NAME = re.compile(r"^[\w.\-]{1,32}$", re.UNICODE)
 _REF = re.compile(r"^#?(\d{1,18})$")
+# A line longer than this many bytes is no command (MAX_INPUT characters of up to four
+# bytes each): it is skipped without being read into memory.
+LINE_LIMIT_BYTES = 4 * MAX_INPUT
+_EOF = object()
 
 
 class ConsoleAdapter:
@@ -53,16 +58,23 @@ class ConsoleAdapter:
     # -- Adapter protocol -------------------------------------------------
     async def run(self) -> None:
         self._write(self._ack("banner", community=self.community, user=self.user))
-        while not self._closed:
-            if self.prompt:
-                self.stdout.write(f"{self.user}> ")
-                self.stdout.flush()
-            line = await asyncio.to_thread(self.stdin.readline)
-            if not line:  # EOF: the pipe is done
-                break
-            out = await self.exec_line(line.rstrip("\n"))
-            if out:
-                self._write(out)
+        lines = read_lines(self.stdin, LINE_LIMIT_BYTES)
+        try:
+            while not self._closed:
+                if self.prompt:
+                    self.stdout.write(f"{self.user}> ")
+                    self.stdout.flush()
+                line = await anext(lines, _EOF)
+                if line is _EOF:  # the pipe is done
+                    break
+                if line is None:  # longer than any command: skipped unread
+                    out = self._refusal(UserError("too_long", limit=MAX_INPUT))
+                else:
+                    out = await self.exec_line(line)
+                if out:
+                    self._write(out)
+        finally:
+            await lines.aclose()
         await self.app.writer.flush()
 
     async def send(self, destination: str, reply: Reply) -> str | None:
@@ -88,10 +100,9 @@ class ConsoleAdapter:
     async def exec_line(self, line: str) -> str:
         """Handle one input line; returns what the console prints (may be empty)."""
         try:
-            return await self._exec(line)
+            return await self._exec(clean_text(line))
         except UserError as exc:
-            rendered = self.app.renderer.render(Reply(exc.template, exc.context), PLATFORM)
-            return rendered.text
+            return self._refusal(exc)
         except Exception as exc:  # the console never dies on one bad line
             template = getattr(exc, "reply_template", "errors/internal")
             if template == "errors/internal":
@@ -100,9 +111,12 @@ class ConsoleAdapter:
                 log.error("console line failed: %s", exc)
             return self.app.renderer.render(Reply(template), PLATFORM).text
 
+    def _refusal(self, exc: UserError) -> str:
+        return self.app.renderer.render(Reply(exc.template, exc.context), PLATFORM).text
+
     async def _exec(self, line: str) -> str:
-        if len(line) > 2_000:
-            raise UserError("too_long", limit=2_000)
+        if len(line) > MAX_INPUT:
+            raise UserError("too_long", limit=MAX_INPUT)
         text = clean(line).strip()
         if not text:
             return ""

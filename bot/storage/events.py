@@ -21,6 +21,7 @@ from bot.storage.bulk import GraphArrays, load_window
 from bot.storage.db import Database
 from bot.storage.errors import StorageError
 from bot.storage.models import EventRow
+from bot.storage.poison import store_isolating
 from bot.storage.reads import Read, rows
 
 log = logging.getLogger(__name__)
@@ -282,15 +283,19 @@ class EventWriter:
         if not batch:
             return 0
         try:
-            await self.repo.append(batch)
+            # Rows not written stay pending: the next flush retries them, so a transient
+            # lock loses nothing (and a row SQLite refuses is dropped, not retried forever).
+            written = await store_isolating(batch, self.repo.append, what="event row",
+                                            requeue=self._requeue)
         except StorageError:
-            # Keep the rows: the next flush retries them, so a transient lock loses nothing.
-            self._pending[:0] = batch
             self.failed_batches += 1
             raise
-        self.written += len(batch)
-        self._unfolded += len(batch)
-        return len(batch)
+        self.written += written
+        self._unfolded += written
+        return written
+
+    def _requeue(self, rows: list[EventRow]) -> None:
+        self._pending[:0] = rows
 
     async def _fold(self) -> None:
         await self.repo.fold()
