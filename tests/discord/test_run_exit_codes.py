@@ -147,7 +147,7 @@ async def test_one_adapter_failing_stops_the_others_and_the_process_exits_non_ze
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             env={**os.environ, "DISCORD_TOKEN": "wrong", "PYTHONUNBUFFERED": "1"})
         try:
-            out, err = await asyncio.wait_for(bot.communicate(), TIMEOUT_S)
+            _, err = await asyncio.wait_for(bot.communicate(), TIMEOUT_S)
         finally:
             if bot.returncode is None:  # pragma: no cover - only when the test fails
                 bot.kill()
