@@ -21,6 +21,7 @@ from scoring.config import BOT_ONLY_KEYS, ScoringConfig, ScoringConfigError, con
 
 ADAPTERS = ("console", "discord", "twitter")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MAX_CONFIG_BYTES = 1 << 20
 class ConfigError(Exception):
     """A configuration problem, phrased for the operator."""
 
@@ -159,11 +160,15 @@ def load_config(path: str | Path | None) -> Config:
         return Config()
     file = str(path)
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as stream:  # bounded: a wrong path may be /dev/zero
+            raw = stream.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(file, "", "file not found (copy config.example.toml to start)") from None
     except OSError as exc:
         raise ConfigError(file, "", f"cannot read file: {exc.strerror}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(file, "", f"larger than {MAX_CONFIG_BYTES // 1024} KiB; is this "
+                          "the config file?")
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

@@ -124,3 +124,14 @@ def test_any_float_is_accepted_finite_or_refused_by_name(tmp_path: Path, key: Nu
              if isinstance(v, float)]
     every += list(config.scoring.model.weights.values())
     assert all(math.isfinite(v) for v in every)
+
+
+def test_a_config_path_that_never_ends_is_refused_not_read_whole(tmp_path: Path) -> None:
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"# " + b"x" * (2 << 20) + b"\n")
+    for path in (big, Path("/dev/zero")):
+        if not path.exists():  # pragma: no cover - not every system has /dev/zero
+            continue
+        with pytest.raises(ConfigError) as err:
+            load_config(path)
+        assert str(path) in str(err.value) and "larger than" in str(err.value)
