@@ -194,6 +194,8 @@ async def _console(config: Config, args: argparse.Namespace) -> int:
     async with KloutApp(config, clock=clock, db_path=db) as app:
         from commands.errors import UserError
 
+        # As `run` does at start: /leaderboard-preview and -post use [[leaderboard]] too.
+        await app.leaderboards.sync_config(config.leaderboard, clock.now())
         try:
             adapter = ConsoleAdapter(app, user=user, community=community)
         except UserError:
