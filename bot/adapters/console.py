@@ -65,12 +65,12 @@ class ConsoleAdapter:
                     self.stdout.write(f"{self.user}> ")
                     self.stdout.flush()
                 line = await anext(lines, _EOF)
-                if line is _EOF:  # the pipe is done
-                    break
-                if line is None:  # longer than any command: skipped unread
-                    out = self._refusal(UserError("too_long", limit=MAX_INPUT))
-                else:
+                if isinstance(line, str):
                     out = await self.exec_line(line)
+                elif line is None:  # longer than any command: skipped unread
+                    out = self._refusal(UserError("too_long", limit=MAX_INPUT))
+                else:  # the pipe is done
+                    break
                 if out:
                     self._write(out)
         finally:

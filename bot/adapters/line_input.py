@@ -81,11 +81,10 @@ async def _chunks(stream: IO[Any]) -> AsyncIterator[bytes]:
     binary = getattr(stream, "buffer", None)
     read = getattr(binary, "read1", None) or (binary.read if binary is not None else None)
     while True:
-        if read is not None:
-            chunk: bytes = await asyncio.to_thread(read, CHUNK)
-        else:  # a text stream without bytes underneath (io.StringIO)
-            text: str = await asyncio.to_thread(stream.read, CHUNK)
-            chunk = text.encode("utf-8", "surrogatepass")
+        data: bytes | str = await asyncio.to_thread(read or stream.read, CHUNK)
+        # A text stream without bytes underneath (io.StringIO) may hold lone surrogates;
+        # encoded as they are, they decode to U+FFFD like any other bad byte.
+        chunk = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
         if not chunk:
             return
         yield chunk
