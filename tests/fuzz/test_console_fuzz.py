@@ -24,13 +24,11 @@ from bot.config import Config
 from scoring.kinds import Kind
 from tests.fuzz.harness import (
     FAST,
-    SLOW,
     ErrorLog,
     assert_safe_reply,
-    error_log,
+    fuzz_pair,
+    fuzz_session,
     hostile_text,
-    private_loop,
-    scratch_dir,
 )
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -89,35 +87,21 @@ class ConsoleSession:
 
 @pytest.fixture
 def session() -> Iterator[tuple[ConsoleSession, ErrorLog]]:
-    with private_loop() as loop, scratch_dir() as folder, error_log() as errors:
-        bot = ConsoleSession(loop, folder)
-        try:
-            yield bot, errors
-        finally:
-            bot.close()
+    with fuzz_session(ConsoleSession) as found:
+        yield found
 
 
-def _check_lines(bot: ConsoleSession, errors: ErrorLog, lines: list[str]) -> None:
+def _check_lines(session: tuple[ConsoleSession, ErrorLog], lines: list[str]) -> None:
+    bot, errors = session
     for line in lines:
         reply = bot.say(line)
-        assert_safe_reply(line, reply)
+        assert_safe_reply(line, reply, pings_matter=False)
         assert errors.take() == [], line
     bot.adapter.user, bot.adapter.community = "ana", "fuzz"  # after /as, /community
 
 
-@FAST
-@given(lines=st.lists(console_line, min_size=1, max_size=5))
-def test_any_console_line_gets_a_safe_answer(
-        session: tuple[ConsoleSession, ErrorLog], lines: list[str]) -> None:
-    _check_lines(*session, lines)
-
-
-@pytest.mark.slow
-@SLOW
-@given(lines=st.lists(console_line, min_size=1, max_size=8))
-def test_any_console_line_gets_a_safe_answer_deep(
-        session: tuple[ConsoleSession, ErrorLog], lines: list[str]) -> None:
-    _check_lines(*session, lines)
+test_any_console_line_gets_a_safe_answer, test_any_console_line_gets_a_safe_answer_deep = \
+    fuzz_pair(_check_lines, lines=st.lists(console_line, min_size=1, max_size=6))
 
 
 _POSTED = re.compile(r"^posted #(\d+)")
@@ -125,13 +109,14 @@ _REPLIED = re.compile(r"^replied to .*'s #\d+ \(your reply is #(\d+)\)$")
 _ACTED = re.compile(r"^(replied|reacted) to .*'s #(\d+)")
 
 
-def _check_counts(bot: ConsoleSession, errors: ErrorLog,
+def _check_counts(session: tuple[ConsoleSession, ErrorLog],
                   script: list[tuple[str, str]]) -> None:
+    bot, errors = session
     last = bot.stored()[Kind.MESSAGE]
     for who, line in script:
         bot.adapter.user = who
         reply = bot.say(line)
-        assert_safe_reply(line, reply)
+        assert_safe_reply(line, reply, pings_matter=False)
         assert errors.take() == [], line
         numbered = _POSTED.match(reply) or _REPLIED.match(reply)
         if numbered:  # post numbers run on by one: nothing doubled, nothing skipped
@@ -147,21 +132,10 @@ def _check_counts(bot: ConsoleSession, errors: ErrorLog,
         assert stored[kind] == len(keys), (kind, script)
 
 
-@FAST
-@given(script=st.lists(st.tuples(st.sampled_from(PEOPLE), activity_line), min_size=1,
-                       max_size=8))
-def test_every_post_reply_and_reaction_is_stored_once(
-        session: tuple[ConsoleSession, ErrorLog], script: list[tuple[str, str]]) -> None:
-    _check_counts(*session, script)
-
-
-@pytest.mark.slow
-@SLOW
-@given(script=st.lists(st.tuples(st.sampled_from(PEOPLE), activity_line), min_size=1,
-                       max_size=12))
-def test_every_post_reply_and_reaction_is_stored_once_deep(
-        session: tuple[ConsoleSession, ErrorLog], script: list[tuple[str, str]]) -> None:
-    _check_counts(*session, script)
+test_every_post_reply_and_reaction_is_stored_once, \
+    test_every_post_reply_and_reaction_is_stored_once_deep = fuzz_pair(
+        _check_counts, script=st.lists(st.tuples(st.sampled_from(PEOPLE), activity_line),
+                                       min_size=1, max_size=10))
 
 
 @FAST

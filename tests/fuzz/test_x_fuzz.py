@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.adapters.text_edge import clean_json
@@ -27,15 +26,14 @@ from bot.app import KloutApp
 from bot.clock import FixedClock
 from tests.fakes.x_fake import FakeX
 from tests.fuzz.harness import (
-    FAST,
-    INTERNAL,
-    SLOW,
+    END_TO_END_FAST,
+    END_TO_END_SLOW,
     ErrorLog,
-    error_log,
+    assert_safe_reply,
+    fuzz_pair,
+    fuzz_session,
     hostile_text,
     printable,
-    private_loop,
-    scratch_dir,
 )
 from tests.twitter.helpers import T0, ClockSleep, config_with
 
@@ -71,17 +69,9 @@ def _check_parsed(text: str) -> None:
     assert weighted_length(fitted) <= MAX_WEIGHTED_LENGTH
 
 
-@FAST
-@given(text=mention_text)
-def test_any_mention_text_parses_to_a_storable_row(text: str) -> None:
-    _check_parsed(text)
-
-
-@pytest.mark.slow
-@SLOW
-@given(text=mention_text)
-def test_any_mention_text_parses_to_a_storable_row_deep(text: str) -> None:
-    _check_parsed(text)
+test_any_mention_text_parses_to_a_storable_row, \
+    test_any_mention_text_parses_to_a_storable_row_deep = fuzz_pair(_check_parsed,
+                                                                   text=mention_text)
 
 
 class XSession:
@@ -93,7 +83,9 @@ class XSession:
         self.fake = FakeX(bot_username="KloutBot", clock=self.clock.now)
         loop.run_until_complete(self.fake.start())
         config = config_with(api_base=self.fake.api_base, request_timeout_s=2.0,
-                             replies_per_author_per_hour=1_000)
+                             replies_per_author_per_hour=1_000,
+                             # A deep run asks thousands of questions in a few test hours.
+                             daily_budget_usd=100_000.0, monthly_budget_usd=1_000_000.0)
         self.app = KloutApp(config, clock=self.clock, db_path=folder / "x.db")
         loop.run_until_complete(self.app.__aenter__())
         client = make_async_client(self.fake.api_base, **self.fake.credentials(),
@@ -115,15 +107,12 @@ class XSession:
 
 @pytest.fixture
 def x_session() -> Iterator[tuple[XSession, ErrorLog]]:
-    with private_loop() as loop, scratch_dir() as folder, error_log() as errors:
-        bot = XSession(loop, folder)
-        try:
-            yield bot, errors
-        finally:
-            bot.close()
+    with fuzz_session(XSession) as found:
+        yield found
 
 
-def _check_answered(bot: XSession, errors: ErrorLog, texts: list[str]) -> None:
+def _check_answered(x_session: tuple[XSession, ErrorLog], texts: list[str]) -> None:
+    bot, errors = x_session
     fake = bot.fake
     asked = []
     for text in texts:
@@ -141,22 +130,14 @@ def _check_answered(bot: XSession, errors: ErrorLog, texts: list[str]) -> None:
             continue
         assert len(replies) == 1, (text, [r.text for r in replies])
         reply = replies[0].text
-        assert "@" not in reply and INTERNAL not in reply, (text, reply)
-        assert reply.strip() and weighted_length(reply) <= MAX_WEIGHTED_LENGTH
-        assert printable(reply)
+        assert_safe_reply(text, reply)
+        # Stricter on X: any @handle in a reply mentions that account.
+        assert "@" not in reply and weighted_length(reply) <= MAX_WEIGHTED_LENGTH, reply
     assert errors.take() == [], texts
 
 
-@settings(FAST, max_examples=max(5, FAST.max_examples // 10))  # a poll each: ~0.1 s
-@given(texts=st.lists(mention_text, min_size=1, max_size=4))
-def test_mentions_end_to_end_each_get_one_safe_reply(
-        x_session: tuple[XSession, ErrorLog], texts: list[str]) -> None:
-    _check_answered(*x_session, texts)
-
-
-@pytest.mark.slow
-@settings(SLOW, max_examples=max(50, SLOW.max_examples // 10))
-@given(texts=st.lists(mention_text, min_size=1, max_size=6))
-def test_mentions_end_to_end_each_get_one_safe_reply_deep(
-        x_session: tuple[XSession, ErrorLog], texts: list[str]) -> None:
-    _check_answered(*x_session, texts)
+# A poll each (~0.1 s): a tenth of the examples the other fuzz tests run.
+test_mentions_end_to_end_each_get_one_safe_reply, \
+    test_mentions_end_to_end_each_get_one_safe_reply_deep = fuzz_pair(
+        _check_answered, fast=END_TO_END_FAST, deep=END_TO_END_SLOW,
+        texts=st.lists(mention_text, min_size=1, max_size=5))
