@@ -116,6 +116,9 @@ class DiscordAdapter:
                                 credentials=True) from exc
         except discord.PrivilegedIntentsRequired as exc:
             raise AdapterFailed(f"Discord refused the bot's intents: {exc}") from exc
+        except discord.ConnectionClosed as exc:  # a close code discord.py cannot resume
+            raise AdapterFailed(f"Discord closed the gateway: {exc}",
+                                credentials=exc.code == 4004) from exc
         except (aiohttp.ClientError, OSError, discord.GatewayNotFound) as exc:
             # discord.py retries a lost gateway by itself; this is the login, at start.
             raise AdapterFailed(f"cannot reach Discord at {cfg.api_base}: "
