@@ -284,10 +284,10 @@ class DiscordAdapter:
         await self.backfill.resume_if_unfinished(guild)
 
     async def _guild_join(self, guild: discord.Guild) -> None:
-        community = await self.app.store.communities.ensure(PLATFORM, str(guild.id),
-                                                            clean_text(guild.name))
+        name = clean_text(guild.name)
+        community = await self.app.store.communities.ensure(PLATFORM, str(guild.id), name)
         self._guild_of[community.id] = guild.id
-        log.info("joined guild %s (%s)", guild.id, guild.name)
+        log.info("joined guild %s (%s)", guild.id, name)
         self.backfill.start(guild)
 
     async def _after_rescore(self, result: RescoreResult) -> None:

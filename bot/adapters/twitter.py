@@ -155,6 +155,12 @@ class TwitterAdapter:
             except tweepy.Unauthorized as exc:
                 raise AdapterFailed("X rejected the credentials (401); check the X_* "
                                     "variables", credentials=True) from exc
+            except tweepy.Forbidden as exc:
+                if self._started:
+                    log.exception("X poll failed; trying again next interval")
+                else:  # 403 on who-am-I: the keys are not a user's (app-only, no access)
+                    raise AdapterFailed(f"X refused the credentials (403): {exc}; check the "
+                                        "X_ACCESS_TOKEN variables", credentials=True) from exc
             except Exception:
                 if not self._started:
                     raise  # never connected: a bug at start, not a passing outage

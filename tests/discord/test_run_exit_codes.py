@@ -119,6 +119,17 @@ async def test_x_credentials_rejected_exits_3(
     assert "999-wrong-token" not in caplog.text
 
 
+async def test_x_forbidding_who_am_i_at_start_exits_3(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    async with FakeX(clock=lambda: datetime.now(UTC)) as fake:
+        _x_env(monkeypatch, fake, access_token=fake.access_token)
+        fake.inject(r"^/2/users/me$", 403, count=None)
+        assert await run(twitter_config(fake.api_base), tmp_path / "x.db") == CREDENTIALS
+    [line] = failure_lines(caplog)
+    assert "adapter twitter failed" in line and "403" in line
+
+
 async def test_x_host_unreachable_at_start_exits_1_instead_of_retrying_quietly(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
         dead_port: int) -> None:
