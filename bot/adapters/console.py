@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sys
 from datetime import datetime
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 PLATFORM = "console"
 _NAME = re.compile(r"^[\w.\-]{1,32}$", re.UNICODE)
 _REF = re.compile(r"^#?(\d{1,18})$")
+FORGOTTEN = "privacy_forgotten"
+# What bot.services.privacy names an export: klout-export-console-20261123.json[.gz]
+_EXPORT_NAME = r"klout-export-console-\d{8}\.json(\.gz)?"
 
 
 class ConsoleAdapter:
@@ -146,16 +150,41 @@ class ConsoleAdapter:
         for attachment in reply.attachments:
             path = self._save(attachment.filename, attachment.data)
             out += "\n" + self._ack("saved", path=str(path))
+        if reply.template == FORGOTTEN:
+            # The exports this console wrote hold what was just deleted.
+            for path in self._remove_exports():
+                out += "\n" + self._ack("export_removed", path=str(path))
         return out
 
-    def _save(self, filename: str, data: bytes) -> Path:
-        """Attachments (data exports) go next to the database, named after the user."""
-        folder = Path(self.app.db_path).expanduser().resolve().parent
+    def _exports_folder(self) -> Path:
         if self.app.db_path == ":memory:":
-            folder = Path.cwd()
-        path = folder / f"{self.user}-{Path(filename).name}"
-        path.write_bytes(data)
+            return Path.cwd()
+        return Path(self.app.db_path).expanduser().resolve().parent
+
+    def _export_prefix(self) -> str:
+        # The account id (names are case-insensitive), so /as Ana and /as ana share files.
+        return f"{self._person(self.user).external_id}-"
+
+    def _save(self, filename: str, data: bytes) -> Path:
+        """Attachments (data exports) go next to the database, named after the user,
+        readable by the file's owner only: they hold names and linked handles."""
+        path = self._exports_folder() / f"{self._export_prefix()}{Path(filename).name}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), 0o600)  # an older export may have been 0644
+            out.write(data)
         return path
+
+    def _remove_exports(self) -> list[Path]:
+        """Delete the exports `_save` wrote for the current user (by their exact name
+        pattern, so another user's files never match)."""
+        pattern = re.compile(re.escape(self._export_prefix()) + _EXPORT_NAME)
+        removed = []
+        for path in sorted(self._exports_folder().glob(f"{self._export_prefix()}*")):
+            if pattern.fullmatch(path.name) and path.is_file():
+                path.unlink()
+                removed.append(path)
+        return removed
 
     def _set_x_bio(self, rest: str) -> str:
         handle, _, bio = rest.strip().partition(" ")

@@ -24,3 +24,9 @@ def files_holding(db: Path, needle: bytes) -> list[str]:
 def quick_lock_config(busy_timeout_s: float = 0.2) -> Config:
     """Defaults, but a lock held by someone else shows after `busy_timeout_s`."""
     return replace(Config(), storage=replace(StorageSection(), busy_timeout_s=busy_timeout_s))
+
+
+def folder_files_holding(folder: Path, needle: bytes) -> list[str]:
+    """Every file in `folder` whose bytes contain `needle` (case-insensitive)."""
+    return sorted(p.name for p in folder.iterdir()
+                  if p.is_file() and needle.lower() in p.read_bytes().lower())
