@@ -21,6 +21,8 @@ from bot.app import KloutApp
 from bot.ingest import Activity
 from bot.leaderboards.target import PostRef
 from bot.services.linking import StaticXVerifier
+from bot.storage import StorageError
+from bot.storage.events import NEW_POST
 from commands.errors import UserError
 from commands.parse import clean, parse
 from commands.types import Person, Reply, Request
@@ -199,17 +201,17 @@ class ConsoleAdapter:
     async def _post(self, text: str) -> str:
         """A message, plus one mention event per @name in it. The text is not stored."""
         names = [m.lstrip("@") for m in re.findall(r"@[\w.\-]{1,32}", text)]
-        source = await self._next_source()
         me = self._person(self.user)
         now = self.app.clock.now()
         acts = [Activity(PLATFORM, self.community, me, Kind.MESSAGE, now, None,
-                         "console", source)]
+                         "console", NEW_POST)]
         acts += [Activity(PLATFORM, self.community, me, Kind.MENTION, now,
-                          self._person(_valid_name(n)), "console", source)
+                          self._person(_valid_name(n)), "console", NEW_POST)
                  for n in dict.fromkeys(names) if n.lower() != self.app.config.bot.name.lower()]
-        await self.app.ingestor.record(acts)
-        await self.app.writer.flush()
-        return self._ack("posted", id=source, names=names)
+        stored, number = await self._store(acts)
+        if not stored:
+            return self._ack("not_recorded")
+        return self._ack("posted", id=number, names=names)
 
     async def _act(self, rest: str, kind: Kind, verb: str) -> str:
         ref = rest.strip().partition(" ")[0]
@@ -227,15 +229,29 @@ class ConsoleAdapter:
         now = self.app.clock.now()
         acts = [Activity(PLATFORM, self.community, me, kind, now,
                          self._person(author.external_id), "console", match.group(1))]
-        source = ""
         if kind is Kind.REPLY:
-            source = await self._next_source()
             acts.append(Activity(PLATFORM, self.community, me, Kind.MESSAGE, now, None,
-                                 "console", source))
-        await self.app.ingestor.record(acts)
-        await self.app.writer.flush()
+                                 "console", NEW_POST))
+        stored, number = await self._store(acts)
+        if not stored:
+            return self._ack("not_recorded")
         what = "replied" if kind is Kind.REPLY else "reacted"
-        return self._ack(what, author=author.label, ref=match.group(1), id=source)
+        return self._ack(what, author=author.label, ref=match.group(1), id=number or "")
+
+    async def _store(self, acts: list[Activity]) -> tuple[bool, int | None]:
+        """Store one action now, all of it or (raising) none of it, so the reply is
+        true either way: a failed write leaves nothing behind to land later, when the
+        user has already been told to try again. Returns whether anything was stored
+        (consent may drop it all) and the new post's number, if it made one."""
+        rows = await self.app.ingestor.rows_now(acts)
+        if not rows:
+            return False, None
+        number = await self.app.store.events.append_now(rows, "console")
+        try:
+            await self.app.writer.flush()  # fold, so replies and scores see it at once
+        except StorageError as exc:  # stored all the same: the inbox is durable
+            log.warning("console: stored, but could not fold the event inbox yet: %s", exc)
+        return True, number
 
     async def _resolve(self, names: tuple[str, ...]
                        ) -> tuple[tuple[Person, ...], tuple[str, ...]]:
@@ -247,11 +263,6 @@ class ConsoleAdapter:
             else:
                 found.append(Person(PLATFORM, account.external_id, account.label))
         return tuple(found), tuple(missing)
-
-    async def _next_source(self) -> str:
-        comm = await self.app.store.communities.ensure(PLATFORM, self.community)
-        await self.app.writer.flush()
-        return str(await self.app.store.events.last_post_number(comm.id, "console") + 1)
 
     def _ack(self, what: str, **context: object) -> str:
         return self.app.renderer.render_name("ack", PLATFORM, {"what": what, **context}).text
