@@ -179,10 +179,11 @@ class ConsoleAdapter:
 
     def _remove_exports(self) -> list[Path]:
         """Delete the exports `_save` wrote for the current user (by their exact name
-        pattern, so another user's files never match)."""
-        pattern = re.compile(re.escape(self._export_prefix()) + _EXPORT_NAME)
+        pattern, so another user's files never match). Case-blind: older versions named
+        the file after the name as typed (`Ana-...`)."""
+        pattern = re.compile(re.escape(self._export_prefix()) + _EXPORT_NAME, re.IGNORECASE)
         removed = []
-        for path in sorted(self._exports_folder().glob(f"{self._export_prefix()}*")):
+        for path in sorted(self._exports_folder().iterdir()):
             if pattern.fullmatch(path.name) and path.is_file():
                 path.unlink()
                 removed.append(path)

@@ -29,6 +29,9 @@ async def test_exports_are_private_and_go_with_a_forget(tmp_path: Path) -> None:
         assert b"quillon" in data.lower() and b"quillon_x" in data
         for path in (mine, theirs):
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, oct(path.stat().st_mode)
+        # One an older version named after the name as typed, the day before.
+        older = tmp_path / "Quillon-klout-export-console-20261122.json"
+        older.write_bytes(data)
         # Files that only look alike belong to others and stay.
         decoy = tmp_path / "quillon-klout-export-console-20261123.json.bak"
         decoy.write_text("quillon: not ours")
@@ -36,6 +39,7 @@ async def test_exports_are_private_and_go_with_a_forget(tmp_path: Path) -> None:
         out = await bot.say(f"/privacy forget confirm {code}", as_="Quillon")
         assert out.startswith("Forgotten")
         assert f"deleted your export {mine}" in out
-        assert not mine.exists()
+        assert f"deleted your export {older}" in out
+        assert not mine.exists() and not older.exists()
         assert theirs.exists() and decoy.exists()
         assert folder_files_holding(tmp_path, b"quillon") == [decoy.name]
