@@ -48,7 +48,7 @@ class Footprint:
     other: dict[str, int] = field(default_factory=dict)
     # After a delete: the rows are gone, but old copies of their pages are still in the
     # database file or its WAL because another connection reads an older snapshot; the
-    # bot overwrites them when it ends, at the latest when the bot next opens the file.
+    # bot overwrites them once it ends (retrying in the background, and at each start).
     purge_pending: bool = False
 
     @property

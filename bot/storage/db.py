@@ -374,8 +374,10 @@ class Database:
         return not self._purged.is_set()
 
     async def purge_finished(self) -> None:
-        """Wait until no erased data is left in any file (at once when none is)."""
-        await self._purged.wait()
+        """Wait until the background checkpoint has run: no erased data is left in any
+        file, and a WAL found at open is checkpointed (at once when neither waits)."""
+        while (task := self._purge_task) is not None:
+            await asyncio.wait({task})
 
     async def _purge_old_copies(self) -> None:
         """Checkpoint the erase into the database file and empty the WAL, retrying for
@@ -392,7 +394,11 @@ class Database:
         if self._purge_task is None:
             log.warning("erased data is still in %s or its WAL: another connection holds an "
                         "older read snapshot; retrying until it ends", self.path)
-            self._purged.clear()
+        self._purged.clear()
+        self._start_background_purge()
+
+    def _start_background_purge(self) -> None:
+        if self._purge_task is None:
             self._purge_task = asyncio.create_task(self._purge_in_background(),
                                                    name="erase-purge")
 
@@ -418,13 +424,13 @@ class Database:
 
     async def _last_purge_try(self) -> None:
         """At close, one more try, waiting the full busy timeout for readers."""
-        task = self._purge_task
-        if task is None or self._writer is None:
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        self._purge_task = None
+        task, self._purge_task = self._purge_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if not self.purge_pending or self._writer is None:
+            return  # only a WAL in use by another process: its last close checkpoints it
         async with self._write_lock:
             if await self._truncate_wal(int(self.busy_timeout_s * 1000)):
                 self._purge_done()
@@ -435,13 +441,19 @@ class Database:
 
     async def _finish_earlier_purge(self) -> None:
         """A WAL left behind (a crash, or a purge that a reader held up until the bot
-        stopped) is checkpointed and emptied at open, so old copies of erased data never
-        outlive a restart."""
+        stopped) is checkpointed and emptied at open, so old copies of erased data go at
+        the first chance after a restart."""
         if self.path == ":memory:" or not _wal_left(self.path):
             return
         async with self._write_lock:
             if await self._truncate_wal(0):
                 log.info("checkpointed the WAL that an earlier run left next to %s", self.path)
+                return
+        # Another process has the file open (a second console, the reader that held up a
+        # purge): keep trying in the background, as after an erase.
+        log.info("the WAL next to %s is in use by another connection; checkpointing it "
+                 "once that lets go", self.path)
+        self._start_background_purge()
 
     async def _truncate_wal(self, busy_ms: int) -> bool:
         """One TRUNCATE checkpoint (caller holds the write lock). SQLite reports a reader

@@ -125,3 +125,30 @@ async def test_a_reader_outliving_the_bot_is_caught_up_at_the_next_start(
     async with Storage(db):  # the next start
         pass
     assert files_holding(db, NAME.encode()) == []
+
+
+async def test_a_reader_still_there_at_the_next_start_is_waited_out(
+        tmp_path: Path) -> None:
+    db = tmp_path / "q.db"
+    async with console_bot(db, config=quick_lock_config()) as bot:
+        await _community(bot, db)
+    reader = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", READER_PROCESS, str(db), stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE)
+    try:
+        assert reader.stdout is not None
+        assert await reader.stdout.readline() == b"reading\n"
+        async with console_bot(db, config=quick_lock_config()) as bot:
+            assert PENDING in await _forget(bot)
+        async with console_bot(db, config=quick_lock_config()) as bot:
+            assert files_holding(db, NAME.encode()), "the reader still holds the old pages"
+            assert reader.stdin is not None
+            reader.stdin.write(b"\n")  # the reader ends its read and exits
+            await reader.wait()
+            async with asyncio.timeout(20):
+                await bot.app.store.db.purge_finished()
+            assert files_holding(db, NAME.encode()) == []
+    finally:
+        if reader.returncode is None:
+            reader.kill()
+        await reader.communicate()
