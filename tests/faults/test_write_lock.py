@@ -57,3 +57,4 @@ async def test_a_held_write_lock_neither_doubles_nor_loses_a_post(tmp_path: Path
     assert sorted(stored) == sorted(told), "stored posts must be exactly those told posted"
     assert len(set(told)) == len(told), "post numbers handed out twice"
     assert rows(db, "SELECT count(*) FROM event_inbox") == [(0,)]
+    print(f"write lock: {ROUNDS} rounds, {refused} refused, {len(told)} posted, all true")
