@@ -8,10 +8,12 @@ a reader holds it up, the reply says so and the purge finishes when it can."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import sys
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -101,9 +103,10 @@ sys.stdin.readline()
 """
 
 
-async def test_a_reader_outliving_the_bot_is_caught_up_at_the_next_start(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    db = tmp_path / "p.db"
+@contextlib.asynccontextmanager
+async def reader_process(db: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A community in `db`, then another process inside a read transaction on it; killed
+    (without a checkpoint of its own) at the end if it is still there."""
     async with console_bot(db, config=quick_lock_config()) as bot:
         await _community(bot, db)
     reader = await asyncio.create_subprocess_exec(
@@ -112,15 +115,24 @@ async def test_a_reader_outliving_the_bot_is_caught_up_at_the_next_start(
     try:
         assert reader.stdout is not None
         assert await reader.stdout.readline() == b"reading\n"
+        yield reader
+    finally:
+        if reader.returncode is None:
+            reader.kill()
+        await reader.communicate()
+
+
+async def test_a_reader_outliving_the_bot_is_caught_up_at_the_next_start(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db = tmp_path / "p.db"
+    async with reader_process(db):
         caplog.set_level(logging.WARNING, logger="bot.storage.db")
         async with console_bot(db, config=quick_lock_config()) as bot:
             assert PENDING in await _forget(bot)
         # The bot stopped first; the operator was told, naming the file.
         assert any("may stay readable" in r.getMessage() and str(db) in r.getMessage()
                    for r in caplog.records)
-    finally:
-        reader.kill()  # dies without a checkpoint of its own
-        await reader.communicate()
+    # The reader was killed: it died without a checkpoint of its own.
     assert files_holding(db, NAME.encode()), "the reader's death should leave the WAL"
     async with Storage(db):  # the next start
         pass
@@ -130,14 +142,7 @@ async def test_a_reader_outliving_the_bot_is_caught_up_at_the_next_start(
 async def test_a_reader_still_there_at_the_next_start_is_waited_out(
         tmp_path: Path) -> None:
     db = tmp_path / "q.db"
-    async with console_bot(db, config=quick_lock_config()) as bot:
-        await _community(bot, db)
-    reader = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", READER_PROCESS, str(db), stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE)
-    try:
-        assert reader.stdout is not None
-        assert await reader.stdout.readline() == b"reading\n"
+    async with reader_process(db) as reader:
         async with console_bot(db, config=quick_lock_config()) as bot:
             assert PENDING in await _forget(bot)
         async with console_bot(db, config=quick_lock_config()) as bot:
@@ -148,7 +153,3 @@ async def test_a_reader_still_there_at_the_next_start_is_waited_out(
             async with asyncio.timeout(20):
                 await bot.app.store.db.purge_finished()
             assert files_holding(db, NAME.encode()) == []
-    finally:
-        if reader.returncode is None:
-            reader.kill()
-        await reader.communicate()
