@@ -162,8 +162,10 @@ def activity_base(graph: PairGraph, standing: np.ndarray, config: ScoringConfig)
     quality *= quality
     rows = np.repeat(np.arange(amount.shape[0]), np.diff(amount.indptr))
     per_pair = quality[rows]
-    breadth = np.bincount(amount.indices, weights=per_pair, minlength=amount.shape[1])
-    breadth = breadth.astype(np.float64, copy=False)  # bincount of nothing is int
+    # (as float64: a bincount of nothing is int)
+    breadth: np.ndarray = np.bincount(
+        amount.indices, weights=per_pair, minlength=amount.shape[1]
+    ).astype(np.float64, copy=False)
     # Only an actor with at least two distinct targets earns it: acting on the one
     # account you promote (a sybil star's own target) is no evidence of anything.
     targets = np.bincount(amount.indices, minlength=amount.shape[1])
