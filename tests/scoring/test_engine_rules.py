@@ -342,3 +342,19 @@ def test_nan_and_negative_event_weights_are_ignored_in_arrays():
     )
     r = score_arrays(ia, None, NOW)
     assert r.score[3] == 1
+
+
+@pytest.mark.parametrize("answers", [1, 3, 5, 8])
+def test_being_answered_by_someone_you_follow_closely_never_costs_you(answers):
+    # Alice replies to Finn five times and Finn liked her once; then Finn answers her.
+    # A reciprocity discount on the earned base (a fan counts less once the pair trades
+    # evenly) lowers Finn's base as he answers, so what he gives Alice shrinks: with
+    # 5 answers her raw fell from 0.04 to 0.022 (41 -> 38) when it was tried on
+    # 2026.12-1. That is why the model has none (docs/scoring.md, "Known limits").
+    profiles = aged(["alice", "finn"])
+    events = [ev("alice", "finn", "reply", 1) for _ in range(5)]
+    events += [ev("finn", "alice", "like", 1), ev("gus", "alice", "reply", 1)]
+    before = by_user(events, profiles)["alice"]
+    after = by_user(events + [ev("finn", "alice", "reply", 1)] * answers, profiles)["alice"]
+    assert after.raw >= before.raw * (1 - 1e-9)
+    assert after.score >= before.score
