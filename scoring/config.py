@@ -81,10 +81,14 @@ class ScoringConfig:
     trust_actors: float = 2.0
     # Activity base (propagation.activity_base): an actor's base is at least
     # trust_floor + (activity_trust - trust_floor) * min(1, Q / activity_targets), Q being
-    # the sum over their distinct targets of min(1, standing / established_raw)**2.
+    # the sum over their distinct targets of
+    # min(1, standing / established_raw) * min(1, standing / activity_knee):
+    # linear in a target's standing above the knee, quadratic below it, so a few people
+    # with real standing count while a ring's floor-level standing counts for nothing.
     activity_trust: float = 0.5
     activity_targets: float = 1.0
     established_raw: float = 5.0
+    activity_knee: float = 0.5
     # No account's endorsement (its weight g) is worth more than this many ordinary
     # members' whole attention, so one action cannot crown anybody.
     endorser_cap: float = 1.25
@@ -137,6 +141,7 @@ class ScoringConfig:
         _check_range(problems, "activity_trust", self.activity_trust, 0.0, 1.0)
         _check_range(problems, "activity_targets", self.activity_targets, 0.0, 1e6, lo_open=True)
         _check_range(problems, "established_raw", self.established_raw, 0.0, 1e9, lo_open=True)
+        _check_range(problems, "activity_knee", self.activity_knee, 0.0, 1e9, lo_open=True)
         _check_range(problems, "actor_gate", self.actor_gate, 0.0, 1e12, lo_open=True)
         _check_range(problems, "gate_exponent", self.gate_exponent, 0.0, 4.0)
         _check_range(problems, "endorser_cap", self.endorser_cap, 0.0, 1e12, lo_open=True)

@@ -148,8 +148,12 @@ def activity_base(graph: PairGraph, standing: np.ndarray, config: ScoringConfig)
     Most real fans are never acted on themselves (80% of Higgs actors), so the earned
     base gives them the floor, like a throwaway. What they do have is the company they
     keep: they respond to accounts with standing among *other* people. Each distinct
-    target t counts q_t = min(1, P_t / established_raw)**2, P_t being t's standing
-    before this base is known (the first pass of the propagation); the base is
+    target t counts q_t = min(1, P_t / established_raw) * min(1, P_t / activity_knee),
+    P_t being t's standing before this base is known (the first pass of the
+    propagation): in proportion to P_t above the knee, to its square below. Targets of
+    middling standing (half an endorsement and up) count, while the floor-level
+    standing a ring of throwaways gives its members counts for almost nothing (200 of
+    them, each acting on the other 199, earn less than the trust floor). The base is
     activity_trust * min(1, sum of q / activity_targets), and the account's base is
     the larger of this and its earned base (member_base).
     A throwaway acting on one nobody, or a ring of new accounts acting on each other
@@ -159,7 +163,7 @@ def activity_base(graph: PairGraph, standing: np.ndarray, config: ScoringConfig)
     cap = config.activity_trust
     amount = graph.amount
     quality = np.minimum(standing / config.established_raw, 1.0)
-    quality *= quality
+    quality *= np.minimum(standing / config.activity_knee, 1.0)
     rows = np.repeat(np.arange(amount.shape[0]), np.diff(amount.indptr))
     per_pair = quality[rows]
     # (as float64: a bincount of nothing is int)

@@ -162,5 +162,5 @@ def test_example_config_documents_the_model_defaults():
     defaults = ScoringConfig()
     for key in ("trust_floor", "trust_days", "trust_actors", "damping", "half_life_days",
                 "out_floor", "activity_trust", "activity_targets", "established_raw",
-                "endorser_cap", "actor_gate", "gate_exponent"):
+                "activity_knee", "endorser_cap", "actor_gate", "gate_exponent"):
         assert table[key] == getattr(defaults, key), key

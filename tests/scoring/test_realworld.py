@@ -26,13 +26,15 @@ from bench.realworld import (
 HIGGS_SAMPLE_ROWS = 150_000
 AGED_RING = "aged ring: 20 accounts created 3 years ago, a week"
 REAL_RING = "real ring: 20 real low-ranked users, 3 replies each way in a day"
-STABLE = "quiet users lose at most a few points"
 # Old accounts (the platform vouches for their age) trading only with each other are
 # bounded by the clique value (score 61), not by the bottom half: nothing but the ring
 # itself acts on them and the model has no seeds (docs/scoring.md, "Known limits").
+# On the full Higgs week the worst quiet user still loses 6 (target 5); in this sample,
+# 5. A ring of real users still gains past the bound in the synthetic community, where
+# every member's base is full (docs/scoring.md, "Known limits").
 NOT_MET = {
-    "higgs": {AGED_RING, STABLE, "few dozen reach 80+"},  # 17 at 80+ in the sample
-    "congress": {AGED_RING, REAL_RING},
+    "higgs": {AGED_RING},
+    "congress": {AGED_RING},
     "synthetic": {AGED_RING, REAL_RING},
     "discord-4": set(),
 }
@@ -67,10 +69,10 @@ def test_targets_on_real_and_synthetic_data(name):
         else:
             assert check.ok, f"{name}: {check.name}: {check.detail}"
     if name == "higgs":
-        # The part of the stability target that holds: 99% of quiet users lose <= 2.
+        # Both halves of the stability target, and the top of the scale, in the sample.
         assert report.stability["drop_p99"] <= 3
-        assert report.stability["drop_max"] <= 8
-        assert report.top[0] >= 90 and report.at_least_80 >= 12
+        assert report.stability["drop_max"] <= 5
+        assert report.top[0] >= 90 and report.at_least_80 >= 24
     if name in ("higgs", "synthetic"):
         # Every standard attack was run, and a bought star's sybils stay at the floor.
         assert len(report.attack_rows) == 5
