@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -20,7 +21,10 @@ from typing import Any
 
 import orjson
 
-REALWORLD_DIR = Path("/work/shared/data/realworld")
+# The shared folder sits beside the checkout (../shared); KLOUT_REALWORLD_DIR overrides it.
+REALWORLD_DIR = Path(os.environ.get(
+    "KLOUT_REALWORLD_DIR",
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "realworld"))
 HIGGS_PATH = REALWORLD_DIR / "higgs-activity_time.txt.gz"
 CONGRESS_PATH = REALWORLD_DIR / "congress_network_data.json"
 

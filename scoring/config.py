@@ -18,7 +18,7 @@ from scoring.kinds import KIND_NAMES, Kind
 
 # Bump whenever a default constant, the formula or the score scale changes, so
 # stored scores from different models are never compared silently.
-MODEL_VERSION = "2026.11-3"
+MODEL_VERSION = "2026.12-1"
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,12 @@ class ScoringConfig:
     half_life_days: float = 30.0
     window_days: float = 90.0
     # Share of an endorser's standing that flows on (PageRank damping).
-    damping: float = 0.85
+    damping: float = 0.5
     # W in W*log1p(C/W): actions of one actor on one target saturate past ~W weight units.
     pair_saturation: float = 3.0
     # K: a member passes on their full standing only once their decayed outflow reaches K;
     # below that, the unspent share simply is not given (nobody is topped up).
-    out_floor: float = 1.0
+    out_floor: float = 2.0
     # gamma: an endorser's standing grows like raw**gamma, so closed loops cannot compound.
     endorser_exponent: float = 0.5
     # Earned base (trust-weighted teleport). An account's own base b in g = b + d*h(raw) is
@@ -76,9 +76,26 @@ class ScoringConfig:
     # them is worth trust_floor of a member's attention each. 0 days or 0 actors drops
     # that factor; trust_floor = 1 is the flat base of model 2026.11-1. The floor stays
     # above 0 so that a stored give_rate of 0 still means "bot" (explain.py relies on it).
-    trust_floor: float = 0.02
-    trust_days: float = 14.0
+    trust_floor: float = 0.001
+    trust_days: float = 730.0
     trust_actors: float = 2.0
+    # Activity base (propagation.activity_base): an actor's base is at least
+    # trust_floor + (activity_trust - trust_floor) * min(1, Q / activity_targets), Q being
+    # the sum over their distinct targets of
+    # min(1, standing / established_raw) * min(1, standing / activity_knee):
+    # linear in a target's standing above the knee, quadratic below it, so a few people
+    # with real standing count while a ring's floor-level standing counts for nothing.
+    activity_trust: float = 0.5
+    activity_targets: float = 1.0
+    established_raw: float = 5.0
+    activity_knee: float = 0.5
+    # No account's endorsement (its weight g) is worth more than this many ordinary
+    # members' whole attention, so one action cannot crown anybody.
+    endorser_cap: float = 1.25
+    # Distinct-actor gate: raw <= actor_gate * n**gate_exponent with n distinct actors, so
+    # one big account's action counts like one ordinary fan's, never a crown.
+    actor_gate: float = 0.01
+    gate_exponent: float = 2.0
     # Audience prior: at most this many score points, reached at audience_saturation.
     audience_max_points: float = 4.0
     audience_saturation: float = 1_000_000.0
@@ -121,6 +138,13 @@ class ScoringConfig:
         _check_range(problems, "trust_floor", self.trust_floor, 0.0, 1.0, lo_open=True)
         _check_range(problems, "trust_days", self.trust_days, 0.0, 36500)
         _check_range(problems, "trust_actors", self.trust_actors, 0.0, 1e6)
+        _check_range(problems, "activity_trust", self.activity_trust, 0.0, 1.0)
+        _check_range(problems, "activity_targets", self.activity_targets, 0.0, 1e6, lo_open=True)
+        _check_range(problems, "established_raw", self.established_raw, 0.0, 1e9, lo_open=True)
+        _check_range(problems, "activity_knee", self.activity_knee, 0.0, 1e9, lo_open=True)
+        _check_range(problems, "actor_gate", self.actor_gate, 0.0, 1e12, lo_open=True)
+        _check_range(problems, "gate_exponent", self.gate_exponent, 0.0, 4.0)
+        _check_range(problems, "endorser_cap", self.endorser_cap, 0.0, 1e12, lo_open=True)
         _check_range(problems, "audience_max_points", self.audience_max_points, 0.0, 10.0)
         _check_range(problems, "audience_saturation", self.audience_saturation, 1.0, 1e12)
         _check_range(problems, "listed_weight", self.listed_weight, 0.0, 1e6)

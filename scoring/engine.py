@@ -22,6 +22,9 @@ from scoring.propagation import (
     DAY,
     MAX_EVENT_WEIGHT,
     PairGraph,
+    activity_base,
+    actor_ceiling,
+    components,
     decay_factor,
     member_base,
     pair_graph,
@@ -125,7 +128,13 @@ def score_arrays(
     del ts
     if on_stage is not None:
         on_stage("aggregate")
-    fixed = solve(matrix, config, base)
+    ceiling = actor_ceiling(distinct, config)
+    labels = components(matrix)
+    first = solve(matrix, config, base, ceiling=ceiling, labels=labels)
+    # Second pass: actors who respond to accounts with standing earn a base of their own.
+    base = np.maximum(base, activity_base(graph, first.raw, config))
+    fixed = solve(matrix, config, base, start=first.raw, ceiling=ceiling, labels=labels)
+    fixed.iterations += first.iterations
     if on_stage is not None:
         on_stage("propagate")
     propagated = fixed.raw
@@ -197,6 +206,10 @@ def _split_by_platform(
         sel = platform == code
         part = sp.coo_matrix((amount[sel], (target[sel], actor[sel])), shape=(n, n)).tocsr()
         out[:, code] = np.asarray(part.multiply(per_unit).sum(axis=1)).ravel()
+    # Where the distinct-actor gate capped the total, every part is capped in proportion.
+    total = out.sum(axis=1)
+    capped = total > propagated
+    out[capped] *= (propagated[capped] / total[capped])[:, None]
     return out
 
 

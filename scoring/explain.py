@@ -21,6 +21,7 @@ from scoring.kinds import Kind
 from scoring.propagation import (
     DAY,
     MAX_EVENT_WEIGHT,
+    actor_ceiling,
     decay_factor,
     endorser_weight_scalar,
     quantize,
@@ -137,6 +138,11 @@ def explain_user(
             rate = newcomer / max(s, config.out_floor)
         contribution[a] = s * rate
     propagated = math.fsum(contribution.values())
+    # The distinct-actor gate, as in the rescore: the shares stay, the total is capped.
+    ceiling = float(actor_ceiling(len(contribution), config))
+    if propagated > ceiling:
+        contribution = {a: c * (ceiling / propagated) for a, c in contribution.items()}
+        propagated = ceiling
 
     by_kind: dict[int, float] = defaultdict(float)
     by_platform: dict[str, float] = defaultdict(float)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse import csgraph
 
 from scoring.config import ScoringConfig
 
@@ -78,12 +79,14 @@ def endorser_weight(
         out += 1.0
     else:
         out += base
+    np.minimum(out, config.endorser_cap, out=out)
     return out
 
 
 def endorser_weight_scalar(raw: float, config: ScoringConfig, base: float = 1.0) -> float:
     gamma = config.endorser_exponent
-    return base + config.damping * ((1.0 + max(raw, 0.0) / gamma) ** gamma - 1.0)
+    weight = base + config.damping * ((1.0 + max(raw, 0.0) / gamma) ** gamma - 1.0)
+    return min(weight, config.endorser_cap)
 
 
 def member_base(
@@ -112,6 +115,7 @@ def member_base(
     if floor >= 1.0:
         return np.ones(n)
     evidence = np.ones(n)
+    floors = np.full(n, floor)
     if config.trust_days > 0:
         first = np.full(n, float(now))
         np.minimum.at(first, actor, ts)
@@ -122,12 +126,65 @@ def member_base(
         tenure = np.subtract(now, first, out=first)
         tenure *= 1.0 / (config.trust_days * DAY)
         np.minimum(tenure, 1.0, out=tenure)
+        if created is not None:
+            # The platform says the account is young: below the floor of an account
+            # whose age is unknown (which may be old), in proportion to its age.
+            known = np.isfinite(np.asarray(created, dtype=np.float64))
+            floors[known] *= np.maximum(tenure[known], 1.0 / 64)
+        # Squared: a week out of trust_days is worth little, so a ring of accounts made
+        # for the purpose has not earned a base by trading for a week.
+        tenure *= tenure
         evidence *= tenure
     if config.trust_actors > 0:
         evidence *= np.minimum(np.asarray(fans, dtype=np.float64) / config.trust_actors, 1.0)
-    evidence *= 1.0 - floor
-    evidence += floor
+    evidence *= 1.0 - floors
+    evidence += floors
     return evidence
+
+
+def activity_base(graph: PairGraph, standing: np.ndarray, config: ScoringConfig) -> np.ndarray:
+    """Base an actor earns by acting on accounts that others already value.
+
+    Most real fans are never acted on themselves (80% of Higgs actors), so the earned
+    base gives them the floor, like a throwaway. What they do have is the company they
+    keep: they respond to accounts with standing among *other* people. Each distinct
+    target t counts q_t = min(1, P_t / established_raw) * min(1, P_t / activity_knee),
+    P_t being t's standing before this base is known (the first pass of the
+    propagation): in proportion to P_t above the knee, to its square below. Targets of
+    middling standing (half an endorsement and up) count, while the floor-level
+    standing a ring of throwaways gives its members counts for almost nothing (200 of
+    them, each acting on the other 199, earn less than the trust floor). The base is
+    activity_trust * min(1, sum of q / activity_targets), and the account's base is
+    the larger of this and its earned base (member_base).
+    A throwaway acting on one nobody, or a ring of new accounts acting on each other
+    (whose standing among themselves stays near the floor's clique value), earns
+    almost nothing; one retweet of an established account earns half of it.
+    """
+    cap = config.activity_trust
+    amount = graph.amount
+    quality = np.minimum(standing / config.established_raw, 1.0)
+    quality *= np.minimum(standing / config.activity_knee, 1.0)
+    rows = np.repeat(np.arange(amount.shape[0]), np.diff(amount.indptr))
+    per_pair = quality[rows]
+    # (as float64: a bincount of nothing is int)
+    breadth: np.ndarray = np.bincount(
+        amount.indices, weights=per_pair, minlength=amount.shape[1]
+    ).astype(np.float64, copy=False)
+    # Only an actor with at least two distinct targets earns it: acting on the one
+    # account you promote (a sybil star's own target) is no evidence of anything.
+    targets = np.bincount(amount.indices, minlength=amount.shape[1])
+    breadth[targets < 2] = 0.0
+    breadth *= 1.0 / config.activity_targets
+    np.minimum(breadth, 1.0, out=breadth)
+    breadth *= cap
+    return breadth
+
+
+def actor_ceiling(distinct: np.ndarray | float, config: ScoringConfig) -> np.ndarray:
+    """The distinct-actor gate: raw <= actor_gate * n**gate_exponent for n distinct
+    actors, so rising high takes many different people, whoever they are."""
+    n = np.asarray(distinct, dtype=np.float64)
+    return config.actor_gate * n**config.gate_exponent
 
 
 @dataclass
@@ -169,30 +226,62 @@ def transfer_matrix(graph: PairGraph) -> sp.csr_matrix:
     return sp.csr_matrix((data, amount.indices, amount.indptr), shape=amount.shape)
 
 
+def components(matrix: sp.csr_matrix) -> np.ndarray:
+    """Weakly connected component label of each user (solve's stopping rule)."""
+    return csgraph.connected_components(matrix, directed=True, connection="weak")[1]
+
+
 def solve(
-    matrix: sp.csr_matrix, config: ScoringConfig, base: np.ndarray | None = None
+    matrix: sp.csr_matrix,
+    config: ScoringConfig,
+    base: np.ndarray | None = None,
+    start: np.ndarray | None = None,
+    ceiling: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
 ) -> FixedPoint:
-    """raw = M @ g(raw), iterated from raw = 0 (monotone increasing, so it converges
-    from below and the fixed point is unique for this contraction). `base` is the
-    earned base per user (member_base); 1 for everyone when not given."""
+    """raw = M @ g(raw), iterated from raw = 0 or from `start`, a point below the fixed
+    point (monotone increasing, so it converges from below and the fixed point is
+    unique for this contraction). `base` is the base per user (member_base); 1 for
+    everyone when not given. `ceiling` (the distinct-actor gate) bounds each raw; a
+    minimum with a constant keeps the map monotone and a contraction.
+
+    Each weakly connected component stops on its own: once no member of it moves by
+    more than tol * (1 + raw), its weights are frozen (so its raws stay exactly those
+    of that iteration). A component's result is then bit-identical whatever other,
+    unrelated components are scored with it. `labels` are the components, numbered
+    0..k-1 (computed here when not given)."""
     n = matrix.shape[0]
-    raw = np.zeros(n)
+    raw = np.zeros(n) if start is None else start.copy()
     weight = np.ones(n)
+    fresh = np.empty(n)
     scratch = np.empty(n)
     tol = config.tolerance
+    label = components(matrix) if labels is None else labels
+    order = np.argsort(label, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(label[order]) != 0]) if n else order
+    moving = np.ones(n, dtype=bool)
     converged = False
     iterations = 0
     for iterations in range(1, config.max_iterations + 1):  # noqa: B007 - reported
-        endorser_weight(raw, config, out=weight, base=base)
+        endorser_weight(raw, config, out=fresh, base=base)
+        np.copyto(weight, fresh, where=moving)
         new = matrix @ weight
+        if ceiling is not None:
+            np.minimum(new, ceiling, out=new)
         np.subtract(new, raw, out=scratch)
         np.abs(scratch, out=scratch)
         scratch /= new + 1.0
         raw = new
-        if n == 0 or float(scratch.max()) <= tol:
+        if n == 0:
+            converged = True
+            break
+        settled = np.maximum.reduceat(scratch[order], starts) <= tol
+        moving &= ~settled[label]  # labels are 0..k-1, as reduceat's groups
+        if not moving.any():
             converged = True
             break
     return FixedPoint(raw, weight, iterations, converged)
+
 
 
 def iterations_bound(config: ScoringConfig) -> int:

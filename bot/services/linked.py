@@ -15,7 +15,6 @@ includes anything from a private community, whatever is linked.
 from __future__ import annotations
 
 import dataclasses
-import math
 from datetime import datetime
 from typing import Literal
 
@@ -27,14 +26,14 @@ from commands.ports import BoardPage, Influence, ScoreCard
 from commands.privacy_types import NetworkScore
 from commands.types import Person
 from scoring.config import ScoringConfig
-from scoring.scale import SCALE_POINTS, SCALE_RAW0, combine_networks, score_from_raw
+from scoring.scale import combine_networks, raw_at_points, score_from_raw
 
 PUBLIC_NETWORKS = frozenset({"twitter"})
 
 
 def raw_of_score(score: int) -> float:
     """The raw at the centre of `score`'s step on the scale (inverse of score_float)."""
-    return SCALE_RAW0 * math.expm1((max(score, 1) - 1) / SCALE_POINTS)
+    return raw_at_points(max(score, 1))
 
 
 class LinkedInfluence:

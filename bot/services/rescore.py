@@ -12,7 +12,7 @@ import numpy as np
 
 from bot.storage import Storage
 from bot.storage.scores import ScoreTable
-from scoring.config import ScoringConfig
+from scoring.config import MODEL_VERSION, ScoringConfig
 from scoring.engine import AccountFacts, InteractionArrays, score_arrays
 
 log = logging.getLogger(__name__)
@@ -61,11 +61,17 @@ class Rescorer:
         return result
 
     async def rescore_if_stale(self, community_id: int, now: float) -> RescoreResult | None:
-        """Rescore when events arrived since the last run (cheap check)."""
+        """Rescore when events arrived since the last run, or when the stored scores come
+        from another model version (an upgrade: every score is recomputed at the first
+        check, at start-up, instead of old and new scores being mixed). Cheap checks."""
         seen = await self.store.events.max_id(community_id)
         state = await self.store.scores.rescore_state(community_id)
         if state is not None and state[1] >= seen and now - state[0] < DAY:
-            return None
+            stored = await self.store.scores.stored_model_version(community_id)
+            if stored is None or stored == MODEL_VERSION:
+                return None
+            log.info("community %s holds scores of model %s: rescoring with %s",
+                     community_id, stored, MODEL_VERSION)
         return await self.rescore(community_id, now)
 
     async def _rescore(self, community_id: int, now: float) -> RescoreResult:

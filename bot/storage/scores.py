@@ -79,6 +79,13 @@ def rescore_state(community_id: int) -> Read[tuple[int, int] | None]:
         (community_id,), lambda r: (int(r[0]), int(r[1])))
 
 
+def stored_model_version(community_id: int) -> Read[str | None]:
+    """The model of the community's stored scores: a rescore writes every row with one
+    version in one transaction, so any row tells (one index seek)."""
+    return first("SELECT model_version FROM scores WHERE community_id = ? LIMIT 1",
+                 (community_id,), lambda r: str(r[0]))
+
+
 class ScoreRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -216,6 +223,9 @@ class ScoreRepository:
 
     async def rescore_state(self, community_id: int) -> tuple[int, int] | None:
         return await self.db.read(rescore_state(community_id))
+
+    async def stored_model_version(self, community_id: int) -> str | None:
+        return await self.db.read(stored_model_version(community_id))
 
 
 def scores_on_days(points: Sequence[tuple[int, int | None]], days: Sequence[int]

@@ -161,7 +161,8 @@ def test_demo_prints_a_leaderboard(tmp_path: Path) -> None:
     # from tenure: the leader's trend starts within a few points of where it ends.
     trend = result.stdout.split("zed_shaw: ")[1].split("Trend: ")[1].split("\n")[0]
     points = [int(p) for p in trend.split(" → ")]
-    assert points[-1] - points[0] <= 6, trend
+    # (9 points near 85 are the ~3x raw that 6 were on the flatter scale of 2026.11-3.)
+    assert points[-1] - points[0] <= 9, trend
 
 
 def test_demo_accounts_carry_creation_times() -> None:

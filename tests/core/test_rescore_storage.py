@@ -17,7 +17,7 @@ import pytest
 from bot.services.rescore import Rescorer
 from bot.storage import EventRow, Storage, bulk
 from bot.storage.rescore_writes import ROWS_PER_STATEMENT, ScoreTable, write_rescore
-from scoring import Interaction, Kind, Profile, ScoringConfig, score_events
+from scoring import MODEL_VERSION, Interaction, Kind, Profile, ScoringConfig, score_events
 
 NOW = 1_793_491_200  # 2026-11-01T00:00:00Z
 DAY = 86_400
@@ -437,3 +437,23 @@ async def test_deferred_write_that_fails_still_restores_checkpoints(world: World
     assert db._writer is not None
     row = await (await db._writer.execute("PRAGMA wal_autocheckpoint")).fetchone()
     assert row is not None and int(row[0]) == 1000
+
+
+async def test_scores_of_an_older_model_are_recomputed_at_the_first_check(world: World) -> None:
+    """After an upgrade the stored scores carry the old MODEL_VERSION: the first
+    rescore_if_stale (the bot runs one per community at start-up) recomputes them even
+    though no event arrived, and the next check finds nothing to do."""
+    rescorer = Rescorer(world.store, CONFIG)
+    await rescorer.rescore(world.community, NOW)
+    seen = await world.store.events.max_id(world.community)
+    someone = next(iter(await stored(world)))
+    row = await world.store.scores.get(world.community, someone)
+    assert row is not None
+    await world.store.scores.replace_all(
+        world.community, [(row.account_id, row.score, row.raw, row.rank, 0.5)], "2026.11-3",
+        NOW, seen)
+    assert await world.store.scores.stored_model_version(world.community) == "2026.11-3"
+    assert await rescorer.rescore_if_stale(world.community, NOW + 60) is not None
+    assert await world.store.scores.stored_model_version(world.community) == MODEL_VERSION
+    assert len(await stored(world)) > 1
+    assert await rescorer.rescore_if_stale(world.community, NOW + 120) is None

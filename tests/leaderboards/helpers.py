@@ -14,6 +14,7 @@ from bot.app import KloutApp
 from bot.clock import FixedClock
 from bot.config import Config
 from bot.storage.leaderboards import Destination
+from scoring import MODEL_VERSION
 
 COMMUNITY = "test"
 CHANNEL = "weekly"
@@ -62,7 +63,8 @@ async def seed_scores(app: KloutApp, scores: Mapping[str, int], at: datetime, *,
         account = await app.store.accounts.ensure("console", who, display_name=label,
                                                   handle=who)
         rows.append((account, score, float(score), rank, 1.0))
-    await app.store.scores.replace_all(comm.id, rows, "test-1", int(at.timestamp()), 0)
+    # The current model's version: scores of another one are recomputed at the first check.
+    await app.store.scores.replace_all(comm.id, rows, MODEL_VERSION, int(at.timestamp()), 0)
 
 
 async def console_posts(app: KloutApp, destination: str = CHANNEL) -> list[str]:

@@ -59,10 +59,16 @@ def fans(
     return [ev(f"{prefix}{i}", target, kind, days_ago) for i in range(count)]
 
 
+def aged(names: Iterable[str], years: float = 3.0) -> list[Profile]:
+    """Profiles saying these accounts were created `years` ago (as Discord ids and X
+    accounts tell the bot): with two fans each, their earned base is full."""
+    return [Profile(n, created=NOW - years * 365 * DAY) for n in names]
+
+
 def established(names: list[str], days_ago: float = 20.0) -> list[Interaction]:
-    """Make `names` established members: each has been taking part for `days_ago` days and
-    three different others (the next three in the list) have acted on them, so each
-    carries the full earned base. Needs at least four names."""
+    """Give `names` fans: three different others (the next three in the list) acted on
+    each of them `days_ago` days ago. With `aged(names)` as profiles each carries the
+    full earned base (the events alone cover too little time). Needs four names."""
     assert len(names) >= 4
     return [
         ev(names[(i + k) % len(names)], name, "reaction", days_ago)

@@ -32,6 +32,15 @@ def _bases(events: list[tuple[int, int, float]], n: int, created: list[float] | 
     return result.base
 
 
+def _expected(days: float, *, dated: bool) -> float:
+    """docs/scoring.md, "Earned base", for an account with at least trust_actors fans:
+    the floor (scaled by age when the platform dates the account) plus the square of
+    its age as a share of trust_days."""
+    share = min(1.0, days / CFG.trust_days)
+    floor = FLOOR * max(share, 1 / 64) if dated else FLOOR
+    return floor + (1 - floor) * share**2
+
+
 # Account 0 shows up today and two others (1 and 2) reply to it today.
 TODAY_WITH_TWO_FANS = [(1, 0, 0.0), (2, 0, 0.0)]
 
@@ -47,8 +56,9 @@ def test_a_two_day_old_account_stays_weak_even_with_fans():
     many_fans = [(k, 0, 0.0) for k in range(1, 11)]
     created = [NOW - 2 * DAY] + [NOW - YEAR] * 10
     base = _bases(many_fans, 11, created)
-    assert base[0] == pytest.approx(FLOOR + (1 - FLOOR) * 2 / 14)
-    assert base[0] < 0.2
+    assert base[0] == pytest.approx(_expected(2, dated=True))
+    # Below even the floor of an account whose age is unknown: the platform says it is new.
+    assert base[0] < FLOOR / 10
 
 
 def test_the_oldest_evidence_wins():
@@ -57,12 +67,13 @@ def test_the_oldest_evidence_wins():
     and a creation time of a year ago beats events of today."""
     events = [(1, 0, 10.0), (2, 0, 0.0)]
     base = _bases(events, 3, [NOW - 2 * DAY, np.nan, np.nan])
-    assert base[0] == pytest.approx(FLOOR + (1 - FLOOR) * 10 / 14)
+    assert base[0] == pytest.approx(_expected(10, dated=True))
+    assert base[0] > _bases(events[1:], 3, [NOW - 2 * DAY, np.nan, np.nan])[0]
 
 
 def test_a_creation_time_in_the_future_counts_as_now():
     base = _bases(TODAY_WITH_TWO_FANS, 3, [NOW + 30 * DAY, np.nan, np.nan])
-    assert base[0] == pytest.approx(FLOOR)
+    assert base[0] == pytest.approx(_expected(0, dated=True))
 
 
 def test_an_old_account_nobody_acts_on_keeps_the_floor():
@@ -72,7 +83,7 @@ def test_an_old_account_nobody_acts_on_keeps_the_floor():
 
 
 def test_creation_times_make_old_members_of_a_new_server_count_in_full():
-    """A server the bot joined today: everyone's endorsement counted 2% without a
+    """A server the bot joined today: everyone's endorsement counted the floor without a
     creation time; with their real (old) creation times every base is full, exactly as
     under a flat base (trust_floor 1)."""
     names = ["ann", "ben", "cat", "dan", "eve"]

@@ -36,13 +36,13 @@ def test_kind_parse_error_lists_valid_names():
 def test_default_config_is_valid_and_matches_the_issue():
     cfg = ScoringConfig()
     assert cfg.validate() == []
-    assert cfg.half_life_days == 30.0 and cfg.window_days == 90.0 and cfg.damping == 0.85
+    assert cfg.half_life_days == 30.0 and cfg.window_days == 90.0 and cfg.damping == 0.5
     assert cfg.weight_of(Kind.REPLY) == 3.0 and cfg.weight_of(Kind.MESSAGE) == 0.0
     assert [(t.name, t.min_score, t.max_score) for t in cfg.tiers] == [
         ("pariah", 1, 9), ("lurker", 10, 24), ("regular", 25, 44), ("voice", 45, 64),
         ("influencer", 65, 79), ("luminary", 80, 89), ("guru", 90, 100),
     ]  # fmt: skip
-    assert MODEL_VERSION == "2026.11-3"
+    assert MODEL_VERSION == "2026.12-1"
 
 
 @pytest.mark.parametrize(
@@ -160,5 +160,7 @@ def test_example_config_documents_the_model_defaults():
     path = Path(__file__).resolve().parents[2] / "config.example.toml"
     table = tomllib.loads(path.read_text())["scoring"]
     defaults = ScoringConfig()
-    for key in ("trust_floor", "trust_days", "trust_actors", "damping", "half_life_days"):
+    for key in ("trust_floor", "trust_days", "trust_actors", "damping", "half_life_days",
+                "out_floor", "activity_trust", "activity_targets", "established_raw",
+                "activity_knee", "endorser_cap", "actor_gate", "gate_exponent"):
         assert table[key] == getattr(defaults, key), key

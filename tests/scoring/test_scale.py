@@ -23,7 +23,7 @@ from scoring.scale import (
 
 def test_scale_constants_are_fixed():
     # Changing these changes every score: bump MODEL_VERSION and docs/scoring.md with them.
-    assert (SCALE_POINTS, SCALE_RAW0) == (4.9, 0.003)
+    assert (SCALE_POINTS, SCALE_RAW0) == (0.168, 8e-9)
 
 
 def test_floor_and_ceiling():
@@ -37,12 +37,17 @@ def test_floor_and_ceiling():
 
 
 def test_monotone_and_log_shaped():
+    # score = 1 + A * ln(1 + raw / r0) ** 2: steps of equal ratios of raw, wider at the top.
     raws = np.logspace(-4, 8, 2000)
     scores = scores_from_raw(raws)
     assert np.all(np.diff(scores) >= 0)
     assert [score_from_raw(float(r)) for r in raws[::97]] == list(scores[::97])
-    # Reaching 90 takes far more than reaching 30: five orders of magnitude more raw.
-    assert raw_for_score(90) / raw_for_score(30) > 1e5
+    # Reaching 90 takes far more than reaching 30: four orders of magnitude more raw.
+    assert raw_for_score(90) / raw_for_score(30) > 1e4
+    # Each tenfold of raw is worth more points higher up (the scale is stretched there).
+    steps = [score_from_raw(10.0**k) for k in range(-4, 3)]
+    gains = np.diff(steps)
+    assert np.all(gains > 0) and np.all(np.diff(gains) >= 0)
 
 
 @pytest.mark.parametrize("score", [2, 10, 30, 45, 65, 80, 90, 99, 100])
@@ -53,10 +58,12 @@ def test_raw_for_score_is_the_inverse(score):
 
 
 def test_scale_landmarks():
-    # One ordinary member spending all their attention on you: about 30.
-    assert score_from_raw(1.0) == 29
-    assert score_from_raw(10.0) == 41
-    assert score_from_raw(1000.0) == 63
+    # docs/scoring.md, "The scale". One light fan's single retweet (a thousandth of an
+    # endorsement): a lurker; one ordinary member's whole attention: a voice.
+    assert score_from_raw(0.001) == 24
+    assert score_from_raw(1.0) == 59
+    assert score_from_raw(10.0) == 75
+    assert score_from_raw(100.0) == 92
 
 
 def test_audience_prior_is_small_and_bounded():
