@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from bot.cards.service import CardImages
 from bot.clock import Clock
 from bot.config import Config
 from bot.ingest import Ingestor
@@ -63,7 +64,8 @@ class KloutApp:
         self.rescorer = Rescorer(self.store, model)
         self.influence = InfluenceService(self.store, model, config.bot.leaderboard_page_size)
         self.rescorer.listeners.append(self.influence.rescored)
-        self.settings = SettingsService(self.store, model)
+        self.settings = SettingsService(self.store, model,
+                                        cards_by_default=config.cards.enabled_by_default)
         p = config.privacy
         self.privacy = PrivacyService(
             self.store, PrivacySettings(p.link_code_minutes, p.confirm_minutes, p.contact),
@@ -87,7 +89,10 @@ class KloutApp:
         self.rescorer.listeners.append(self.card_refresher.rescored)
         # Every cached card is stale after a privacy change; drop them (and their
         # renders) at once rather than keep a forgotten person's name until evicted.
-        self.store.privacy.listeners += [self.cards.clear, self.renderer.forget_memo]
+        # Score cards and leaderboards as images, drawn in worker processes on demand.
+        self.images = CardImages(config.cards)
+        self.store.privacy.listeners += [self.cards.clear, self.renderer.forget_memo,
+                                         self.images.forget]
         self.ports = BotPorts(self.cards, config.bot.name, self.settings, self.privacy,
                               leaderboards=LeaderboardDesk(self.leaderboards))
         self.router: Router = build_router(self.ports)
@@ -100,6 +105,7 @@ class KloutApp:
             await self.store.privacy.load()
             await self._stack.enter_async_context(self.writer)
             self._stack.push_async_callback(self.card_refresher.close)
+            self._stack.push_async_callback(self.images.close)
         except BaseException:
             await self._stack.aclose()
             raise

@@ -85,6 +85,22 @@ class DiscordSection:
 
 
 @dataclass(frozen=True)
+class CardsSection:
+    """Score cards and leaderboards as images on Discord (bot/cards/, docs/cards.md)."""
+
+    # Servers that never ran /kloutadmin cards get images unless this is false.
+    enabled_by_default: bool = True
+    # Render processes, started on the first image; they take no event-loop time.
+    workers: int = field(default=1, metadata=_range(1, 16))
+    # Rendered PNGs kept in memory, keyed by everything drawn on them.
+    cache_size: int = field(default=512, metadata=_range(0, 100_000))
+    avatar_timeout_ms: int = field(default=1500, metadata=_range(50, 10_000))
+    avatar_cache_size: int = field(default=2_000, metadata=_range(0, 100_000))
+    # Where avatars are fetched from; change only to run behind a proxy (or a test fake).
+    cdn_base: str = "https://cdn.discordapp.com"
+
+
+@dataclass(frozen=True)
 class TwitterSection:
     api_base: str = "https://api.twitter.com"
     poll_interval_s: float = field(default=60.0, metadata=_range(5.0, 86_400.0))
@@ -145,6 +161,7 @@ class Config:
     console: ConsoleSection = field(default_factory=ConsoleSection)
     discord: DiscordSection = field(default_factory=DiscordSection)
     twitter: TwitterSection = field(default_factory=TwitterSection)
+    cards: CardsSection = field(default_factory=CardsSection)
     privacy: PrivacySection = field(default_factory=PrivacySection)
     limits: LimitsSection = field(default_factory=LimitsSection)
     leaderboard: list[LeaderboardEntry] = field(default_factory=list)

@@ -7,6 +7,7 @@ types (a Discord channel picker, a role) into ids.
     schedule CHANNEL WEEKDAY HH:MM TIMEZONE [TOP]     unschedule
     exclude channel|role|user ID                     include channel|role|user ID
     tier-role TIER ROLE                              tier-role TIER none
+    cards on|off                                     (score cards as images)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from commands.types import Reply, Request
 
 ExclusionKind = Literal["channel", "role", "user"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SUBCOMMANDS = ("show", "schedule", "unschedule", "exclude", "include", "tier-role")
+SUBCOMMANDS = ("show", "schedule", "unschedule", "exclude", "include", "tier-role", "cards")
 _ID = re.compile(r"^[\w.\-]{1,64}$")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 MAX_TOP = 50
@@ -48,6 +49,7 @@ class SettingsView:
     excluded_roles: tuple[str, ...]
     excluded_users: tuple[str, ...]
     tier_roles: tuple[tuple[str, str], ...]  # (tier, role id), lowest tier first
+    cards: bool = True  # score cards as images (where the platform shows them)
 
 
 class CommunitySettings(Protocol):
@@ -64,6 +66,9 @@ class CommunitySettings(Protocol):
 
     async def set_tier_role(self, platform: str, community: str, tier: str,
                             role_id: str | None) -> None: ...
+
+    async def set_cards(self, platform: str, community: str, enabled: bool,
+                        now: datetime) -> None: ...
 
 
 class AdminPorts(Ports, Protocol):
@@ -102,6 +107,12 @@ async def kloutadmin(request: Request, ports: Ports) -> Reply:
         tier, role_id = _parse_tier_role(args, settings.tiers)
         await settings.set_tier_role(*where, tier, role_id)
         change = {"action": "tier_role", "tier": tier, "role": role_id}
+    elif sub == "cards":
+        if len(args) != 1 or args[0].lower() not in ("on", "off"):
+            raise UserError("admin_usage", subcommands=list(SUBCOMMANDS))
+        enabled = args[0].lower() == "on"
+        await settings.set_cards(*where, enabled, request.now)
+        change = {"action": "cards", "enabled": enabled}
     else:
         raise UserError("admin_usage", subcommands=list(SUBCOMMANDS))
     view = await settings.view(*where)

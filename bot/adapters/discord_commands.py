@@ -15,6 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.adapters.discord_images import ImageAttacher
 from bot.adapters.discord_ingest import snowflake_seconds
 from bot.adapters.discord_reply import NO_PINGS, describe_http_error, files_of, message_kwargs
 from bot.adapters.text_edge import clean_optional, clean_text
@@ -53,6 +54,7 @@ class KloutCommands(commands.Cog):
         self.adapter = adapter
         self.app = adapter.app
         self.defer_after_s = adapter.app.config.discord.defer_after_ms / 1000
+        self.images = ImageAttacher(adapter.app)
 
     # -- user commands ------------------------------------------------------------
     @app_commands.command(name="klout", description="Your influence score, or someone else's")
@@ -185,6 +187,12 @@ class KloutCommands(commands.Cog):
         return [app_commands.Choice(name=t, value=t) for t in self.app.settings.tiers
                 if current.lower() in t][:25]
 
+    @admin.command(name="cards", description="Score cards and leaderboards as images, or text")
+    @app_commands.describe(state="on: answers carry an image; off: text only")
+    async def admin_cards(self, interaction: discord.Interaction[Any],
+                          state: Literal["on", "off"]) -> None:
+        await self.answer(interaction, "kloutadmin", ("cards", state))
+
     @admin.command(name="wipe", description="Delete all data stored about this server")
     @app_commands.describe(confirm="The code from the first /kloutadmin wipe, to confirm")
     async def admin_wipe(self, interaction: discord.Interaction[Any],
@@ -259,11 +267,15 @@ class KloutCommands(commands.Cog):
         if in_place and reply.tone == "info":
             kwargs = message_kwargs(reply, rendered, guild_id)
             kwargs.setdefault("view", None)
+            kwargs.setdefault("attachments", [])  # the last page's image goes
             try:
                 await interaction.response.edit_message(**kwargs)
             except discord.HTTPException as exc:
                 log.warning("could not turn leaderboard page in guild %s: %s", guild_id,
                             describe_http_error(exc))
+                return
+            if self.images.wanted(guild_id, reply):
+                await self.images.attach(interaction, reply, rendered, interaction.user)
             return
         await self.respond(interaction, (_ephemeral(reply), rendered))
 
@@ -318,8 +330,11 @@ class KloutCommands(commands.Cog):
             timer.cancel()
         if deferral:
             await deferral[0]
-        await self.respond(interaction, answer)
+        answered = await self.respond(interaction, answer)
         reply = answer[0]
+        if answered and self.images.wanted(interaction.guild_id, reply):
+            whose = targets[0] if targets else interaction.user
+            await self.images.attach(interaction, reply, answer[1], whose)
         if reply.attachments and command == "privacy":
             await self._dm_copy(interaction.user, answer)
 
@@ -341,7 +356,8 @@ class KloutCommands(commands.Cog):
             log.info("export not sent by DM to %s: %s", user.id, describe_http_error(exc))
 
     async def respond(self, interaction: discord.Interaction[Any],
-                      answer: tuple[Reply, Rendered]) -> None:
+                      answer: tuple[Reply, Rendered]) -> bool:
+        """Send the answer; True once Discord took it."""
         reply, rendered = answer
         kwargs = message_kwargs(reply, rendered, interaction.guild_id)
         try:
@@ -353,10 +369,13 @@ class KloutCommands(commands.Cog):
             # Nobody to tell: the interaction is gone (answered too late, or twice).
             log.warning("could not answer %s in guild %s: %s", _what(interaction),
                         interaction.guild_id, describe_http_error(exc))
+            return False
         except discord.HTTPException as exc:
             log.error("could not answer %s in guild %s: %s", _what(interaction),
                       interaction.guild_id, describe_http_error(exc))
             await self._apologise(interaction)
+            return False
+        return True
 
     async def _apologise(self, interaction: discord.Interaction[Any]) -> None:
         """After a refused answer, try the plainest possible one."""

@@ -12,8 +12,10 @@ from scoring.config import ScoringConfig
 
 
 class SettingsService:
-    def __init__(self, store: Storage, config: ScoringConfig) -> None:
+    def __init__(self, store: Storage, config: ScoringConfig, *,
+                 cards_by_default: bool = True) -> None:
         self.store = store
+        self.cards_by_default = cards_by_default
         # Lowest first, whatever order the config lists them in.
         self._tiers = tuple(t.name for t in sorted(config.tiers, key=lambda t: t.min_score))
         # Told the community id after each change (e.g. the score-card cache).
@@ -40,7 +42,18 @@ class SettingsService:
         roles = sorted(current.tier_roles.items(), key=lambda kv: order.get(kv[0], len(order)))
         return SettingsView(schedule, tuple(sorted(current.excluded_channels)),
                             tuple(sorted(current.excluded_roles)),
-                            tuple(sorted(current.excluded_users)), tuple(roles))
+                            tuple(sorted(current.excluded_users)), tuple(roles),
+                            cards=self.cards_on(current.cards))
+
+    def cards_on(self, stored: bool | None) -> bool:
+        """Whether a community with this stored choice gets score-card images."""
+        return self.cards_by_default if stored is None else stored
+
+    async def set_cards(self, platform: str, community: str, enabled: bool,
+                        now: datetime) -> None:
+        community_id = await self._community_id(platform, community)
+        await self.store.guild_settings.set_cards(community_id, enabled, int(now.timestamp()))
+        self._changed(community_id)
 
     async def set_schedule(self, platform: str, community: str, schedule: ScheduleSpec | None,
                            now: datetime) -> None:

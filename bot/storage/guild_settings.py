@@ -40,6 +40,8 @@ class GuildSettings:
     excluded_users: frozenset[str] = frozenset()
     # tier name -> role id
     tier_roles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Score-card images on or off; None: never set, the operator's default applies.
+    cards: bool | None = None
 
     def excluded(self, kind: ExclusionKind) -> frozenset[str]:
         return {"channel": self.excluded_channels, "role": self.excluded_roles,
@@ -67,8 +69,10 @@ class GuildSettingsRepository:
         found: dict[int, GuildSettings] = {}
         for row in await self.db.fetchall(
                 "SELECT community_id, leaderboard_channel, leaderboard_weekday, "
-                "leaderboard_time, leaderboard_timezone, leaderboard_top FROM guild_settings"):
-            found[int(row[0])] = GuildSettings(int(row[0]), _schedule(row))
+                "leaderboard_time, leaderboard_timezone, leaderboard_top, cards_enabled "
+                "FROM guild_settings"):
+            cards = None if row[6] is None else bool(row[6])
+            found[int(row[0])] = GuildSettings(int(row[0]), _schedule(row), cards=cards)
         for row in await self.db.fetchall(
                 "SELECT community_id, kind, external_id FROM guild_exclusions"):
             cid, kind = int(row[0]), str(row[1])
@@ -116,6 +120,17 @@ class GuildSettingsRepository:
                  updated_at))
         current = await self.get(community_id)
         self._by_id[community_id] = replace(current, schedule=schedule)
+
+    async def set_cards(self, community_id: int, enabled: bool, updated_at: int) -> None:
+        """Turn score-card images on or off for a community."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO guild_settings (community_id, cards_enabled, updated_at) "
+                "VALUES (?, ?, ?) ON CONFLICT (community_id) DO UPDATE "
+                "SET cards_enabled = excluded.cards_enabled, updated_at = excluded.updated_at",
+                (community_id, int(enabled), updated_at))
+        current = await self.get(community_id)
+        self._by_id[community_id] = replace(current, cards=enabled)
 
     async def set_excluded(self, community_id: int, kind: ExclusionKind, external_id: str,
                            excluded: bool) -> bool:

@@ -22,7 +22,7 @@ from bot.adapters.discord import DiscordAdapter
 from bot.adapters.discord_endpoints import apply_endpoints, current_endpoints
 from bot.app import KloutApp
 from bot.clock import FixedClock
-from bot.config import Config, DiscordSection
+from bot.config import CardsSection, Config, DiscordSection
 from commands.ports import ScoreCard
 from commands.types import Person
 from tests.fakes.discord_fake import FakeDiscord, FakeGuild, FakeInteraction
@@ -31,12 +31,17 @@ TIMEOUT = 5.0
 JSON = dict[str, Any]
 
 
-def bot_config(fake: FakeDiscord, db: Path, **discord_keys: Any) -> Config:
+def bot_config(fake: FakeDiscord, db: Path, *, cards: bool = False,
+               **discord_keys: Any) -> Config:
+    """Images stay off unless asked for (`cards=True`): most tests read the text answer
+    and need no render process."""
     base = Config()
     keys = {"guild_ready_timeout_s": 0.05, "backfill_pause_ms": 0, **discord_keys}
     section = DiscordSection(api_base=fake.api_base, gateway_url=fake.gateway_url, **keys)
     storage = dataclasses.replace(base.storage, path=str(db))
-    return base.with_overrides(discord=section, storage=storage)
+    images = CardsSection(enabled_by_default=cards, cdn_base=fake.http_base,
+                          avatar_timeout_ms=1000)
+    return base.with_overrides(discord=section, storage=storage, cards=images)
 
 
 class DiscordBot:

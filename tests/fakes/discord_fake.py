@@ -55,6 +55,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import io
 import json
 import math
 import re
@@ -343,6 +344,9 @@ class FakeDiscord:
         self.resumes: list[JSON] = []  # {"session_id", "seq", "replayed"} per RESUMED
         self.sessions: dict[str, _Session] = {}
         self.attachments: dict[str, tuple[str, bytes]] = {}
+        # The CDN's avatars: every path asked, and how long each answer waits.
+        self.avatar_requests: list[str] = []
+        self.avatar_delay_s = 0.0
         self.application_id = self._ids.next()
         self.bot_user = self.make_user(bot_name, bot=True)
         self.owner = self.make_user("owner")
@@ -369,6 +373,8 @@ class FakeDiscord:
         app.router.add_get("/gateway", self._handle_gateway)
         app.router.add_get("/gateway/resume", self._handle_gateway)
         app.router.add_get("/attachments/{key:.+}", self._handle_attachment)
+        app.router.add_get("/avatars/{key:.+}", self._handle_avatar)
+        app.router.add_get("/embed/avatars/{key:.+}", self._handle_avatar)
         app.router.add_route("*", "/{tail:.*}", self._handle_rest)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1)
         await self._runner.setup()
@@ -1404,6 +1410,19 @@ class FakeDiscord:
         except KeyError:
             raise web.HTTPNotFound() from None
         return web.Response(body=data, headers={"Content-Type": content_type})
+
+    async def _handle_avatar(self, request: web.Request) -> web.Response:
+        """The CDN: a 128 px PNG in a colour of the path's own, for any avatar path."""
+        self.avatar_requests.append(request.path_qs)
+        if self.avatar_delay_s:
+            await asyncio.sleep(self.avatar_delay_s)
+        from PIL import Image  # only tests that show images need Pillow here
+
+        shade = zlib.crc32(request.path.encode())
+        picture = Image.new("RGB", (128, 128), (shade & 255, shade >> 8 & 255, shade >> 16 & 255))
+        out = io.BytesIO()
+        picture.save(out, "PNG")
+        return web.Response(body=out.getvalue(), headers={"Content-Type": "image/png"})
 
     # ------------------------------------------------------------------ REST routes
 

@@ -1,0 +1,1 @@
+"""Score cards and leaderboards as PNG images (see docs/cards.md)."""

@@ -1,0 +1,93 @@
+"""Images off the event loop: a lazily started process pool and a cache of PNGs.
+
+Drawing a card takes ~10 ms of CPU, which on the event loop would hold every other
+reply back; in worker processes it takes none of the loop's time and no GIL. Specs are
+frozen dataclasses of everything drawn (the avatar's bytes included), so equal specs
+are the same image and the cache is keyed by the spec itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
+
+from bot.cards import draw
+from bot.cards.avatars import AvatarFetcher
+from bot.config import CardsSection
+
+log = logging.getLogger(__name__)
+Spec = TypeVar("Spec", draw.CardSpec, draw.BoardSpec)
+
+
+def _warm() -> None:
+    """Worker start: load the fonts' cmaps and faces before the first real card."""
+    draw.render_card(draw.CardSpec("Warm 山 م 😀", "1", "", 0, "", "", "", (1, 2), "", (), ""))
+
+
+class CardImages:
+    def __init__(self, config: CardsSection) -> None:
+        self.config = config
+        self.avatars = AvatarFetcher(config.cdn_base, timeout_s=config.avatar_timeout_ms / 1000,
+                                     cache_size=config.avatar_cache_size)
+        self._pool: ProcessPoolExecutor | None = None
+        self._cache: OrderedDict[object, bytes] = OrderedDict()
+        self.rendered = self.hits = 0
+        self.render_s = 0.0
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # forkserver: workers start from a clean process, not a copy of this one with
+            # its event loop, sqlite threads and sockets.
+            self._pool = ProcessPoolExecutor(
+                self.config.workers, mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_warm)
+        return self._pool
+
+    async def card(self, spec: draw.CardSpec) -> bytes:
+        return await self._render(spec, draw.render_card)
+
+    async def board(self, spec: draw.BoardSpec) -> bytes:
+        return await self._render(spec, draw.render_board)
+
+    async def _render(self, spec: Spec, function: Callable[[Spec], bytes]) -> bytes:
+        found = self._cache.get(spec)
+        if found is not None:
+            self._cache.move_to_end(spec)
+            self.hits += 1
+            return found
+        started = time.perf_counter()
+        pool = self._executor()
+        try:
+            png = await asyncio.get_running_loop().run_in_executor(pool, function, spec)
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory): this image fails, the next starts
+            # a fresh pool.
+            if self._pool is pool:
+                self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        self.render_s += time.perf_counter() - started
+        self.rendered += 1
+        if self.config.cache_size:
+            self._cache[spec] = png
+            if len(self._cache) > self.config.cache_size:
+                self._cache.popitem(last=False)
+        return png
+
+    def forget(self) -> None:
+        """Drop every kept image (after a forget or opt-out: they show names)."""
+        self._cache.clear()
+
+    async def close(self) -> None:
+        await self.avatars.close()
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await asyncio.get_running_loop().run_in_executor(
+                None, lambda: pool.shutdown(wait=True, cancel_futures=True))
