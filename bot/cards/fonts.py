@@ -52,12 +52,18 @@ def runs(text: str, chain: tuple[str, ...] = REGULAR) -> list[Run]:
     """`text` as consecutive (font, text) runs; characters no font has become MISSING."""
     out: list[list[str]] = []
     for ch in text:
-        if out and (ch in _STICKY or (unicodedata.category(ch) in ("Mn", "Me", "Sk")
-                    and ord(ch) in coverage(out[-1][0]))):
+        category = unicodedata.category(ch)
+        # Marks and joiners belong to the character before; spaces, digits and
+        # punctuation stay in the run they are in, so "محمد العلي" is one run that
+        # libraqm orders and shapes as a whole.
+        if out and (ch in _STICKY or category[0] in "MZNP" or category == "Sk") \
+                and ord(ch) in coverage(out[-1][0]):
             out[-1][1] += ch
             continue
         font_file = font_for(ch, chain)
         if font_file is None:
+            if ch in _STICKY or category in ("Mn", "Me", "Sk", "Cf"):
+                continue  # an invisible modifier (a skin tone, a joiner): the base shows
             font_file, ch = chain[0], MISSING
         if out and out[-1][0] == font_file:
             out[-1][1] += ch
@@ -95,17 +101,35 @@ def fit(text: str, size: int, width: float, chain: tuple[str, ...] = REGULAR) ->
 
 def draw_text(image: Image.Image, xy: tuple[float, float], text: str, size: int,
               fill: tuple[int, int, int], chain: tuple[str, ...] = REGULAR) -> float:
-    """Draw `text` with its top-left at `xy`, run by run; returns the x after it."""
+    """Draw `text` with its top-left at `xy`, run by run; returns the x after it.
+
+    Every run sits on the first font's baseline: fonts differ in their ascenders (the
+    Arabic one's is taller), so aligning tops would set scripts at different heights."""
     x, y = xy
+    baseline = y + face(chain[0], size).getmetrics()[0]
     draw = ImageDraw.Draw(image)
-    for run in runs(text, chain):
+    ordered = runs(text, chain)
+    if _right_to_left(text):  # e.g. an Arabic name with a Latin word in it
+        ordered.reverse()
+    for run in ordered:
         font_file, chunk = run
         if font_file == EMOJI:
-            x += _paste_emoji(image, (x, y), chunk, size)
+            x += _paste_emoji(image, (x, baseline - size), chunk, size)
             continue
-        draw.text((x, y), chunk, font=face(font_file, size), fill=fill, anchor="la")
+        draw.text((x, baseline), chunk, font=face(font_file, size), fill=fill, anchor="ls")
         x += run_width(run, size)
     return x
+
+
+def _right_to_left(text: str) -> bool:
+    """Whether the first strongly directional character is written right to left."""
+    for ch in text:
+        direction = unicodedata.bidirectional(ch)
+        if direction in ("R", "AL"):
+            return True
+        if direction == "L":
+            return False
+    return False
 
 
 def _paste_emoji(image: Image.Image, xy: tuple[float, float], text: str, size: int) -> float:
@@ -116,6 +140,6 @@ def _paste_emoji(image: Image.Image, xy: tuple[float, float], text: str, size: i
     scale = size / EMOJI_STRIKE
     scaled = strike.resize((max(1, round(width * scale)), max(1, round(strike.height * scale))),
                            Image.Resampling.LANCZOS)
-    # Bitmaps sit on the baseline lower than outlines do: lift by a tenth of the size.
-    image.alpha_composite(scaled, (round(xy[0]), max(0, round(xy[1] + size * 0.1))))
+    # xy is one em above the baseline; the strike's glyph box starts a little above it.
+    image.alpha_composite(scaled, (round(xy[0]), max(0, round(xy[1]))))
     return scaled.width
