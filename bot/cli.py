@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="score the bundled demo community and show replies")
     demo.add_argument("--db", metavar="PATH", default="klout-demo.db",
                       help="SQLite file to build the demo in (default: %(default)s; rebuilt)")
+    demo.add_argument("--cards", metavar="DIR", default="demo-cards",
+                      help="folder for the demo's score cards and leaderboard as PNG images "
+                           "(default: %(default)s)")
 
     console = sub.add_parser(
         "console", help="run the bot in this terminal (interactive or piped stdin)",
@@ -89,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(config.bot.log_level if args.command == "run" else "WARNING")
     try:
         if args.command == "demo":
-            return asyncio.run(_demo(config, args.db))
+            return asyncio.run(_demo(config, args.db, Path(args.cards)))
         if args.command == "console":
             return asyncio.run(_console(config, args))
         if args.command == "run":
@@ -125,7 +128,7 @@ async def build_demo(config: Config, db: str, clock: Clock) -> None:
             await app.rescorer.rescore(comm.id, moment.timestamp())
 
 
-async def _demo(config: Config, db: str) -> int:
+async def _demo(config: Config, db: str, cards: Path) -> int:
     from bot.app import KloutApp
     from bot.demo import COMMUNITY, PLATFORM, rising_member
     from commands.types import Person, Request
@@ -159,13 +162,28 @@ async def _demo(config: Config, db: str) -> int:
                      "leaderboard-preview", (), (), clock.now(), channel="general",
                      community_name="Demo community", is_admin=True)),
         ]
+        images: list[tuple[str, bytes]] = []
         for title, request in samples:
-            _, rendered = await app.handle(request)
+            reply, rendered = await app.handle(request)
             print(f"── {title}\n{rendered.text}\n")
+            if app.images.has_image(reply):
+                png, _ = await app.images.for_reply(app.renderer, reply, None)
+                whose = (request.targets or (request.author,))[0].external_id
+                stem = "leaderboard" if reply.template == "leaderboard" else f"klout-{whose}"
+                images.append((f"{len(images) + 1:02d}-{stem}.png", png))
+        folder = await asyncio.to_thread(_write_images, cards, images)
+        print(f"{len(images)} images (score cards and a leaderboard) written to {folder}")
     took = (datetime.now(UTC) - started).total_seconds()
     print(f"Built and scored in {took:.1f}s. Try it yourself: "
           f"klout-bot console --demo --db {db} --as {top}")
     return 0
+
+
+def _write_images(folder: Path, images: list[tuple[str, bytes]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, png in images:
+        (folder / name).write_bytes(png)
+    return folder.resolve()
 
 
 def _remove_db(db: str) -> None:

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 import discord
 
 from bot.adapters.discord_reply import describe_http_error, message_kwargs
-from bot.cards.labels import board_spec, card_spec
 from bot.render import Rendered
 from commands.types import Reply
 
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
-CARD_FILE, BOARD_FILE = "klout.png", "leaderboard.png"
 AVATAR_PX = 128
 
 
@@ -41,21 +39,17 @@ class ImageAttacher:
         self.sent = self.failed = 0
 
     def wanted(self, guild_id: int | None, reply: Reply) -> bool:
-        if guild_id is None or reply.tone != "info" or reply.template not in (
-                "klout", "leaderboard"):
+        if guild_id is None or not self.app.images.has_image(reply):
             return False
         comm = self.app.store.communities.peek(PLATFORM, str(guild_id))
         stored = None if comm is None else self.app.store.guild_settings.peek(comm.id).cards
         return self.app.settings.cards_on(stored)
 
     async def png(self, reply: Reply, user: discord.abc.User) -> tuple[bytes, str]:
-        images, renderer = self.app.images, self.app.renderer
-        if reply.template == "klout":
-            avatar = await images.avatars.get(avatar_path(user))
-            return await images.card(card_spec(renderer, reply.context, avatar)), CARD_FILE
-        ctx = reply.context
-        return await images.board(board_spec(renderer, ctx["board"], ctx["community"])), \
-            BOARD_FILE
+        images = self.app.images
+        avatar = await images.avatars.get(avatar_path(user)) if reply.template == "klout" \
+            else None
+        return await images.for_reply(self.app.renderer, reply, avatar)
 
     async def attach(self, interaction: discord.Interaction[Any], reply: Reply,
                      rendered: Rendered, user: discord.abc.User) -> None:

@@ -20,10 +20,15 @@ from typing import TypeVar
 
 from bot.cards import draw
 from bot.cards.avatars import AvatarFetcher
+from bot.cards.labels import board_spec, card_spec
 from bot.config import CardsSection
+from bot.render import Renderer
+from commands.types import Reply
 
 log = logging.getLogger(__name__)
 Spec = TypeVar("Spec", draw.CardSpec, draw.BoardSpec)
+# The replies that have an image, and the file name it goes by.
+IMAGE_FILES = {"klout": "klout.png", "leaderboard": "leaderboard.png"}
 
 
 def _warm() -> None:
@@ -49,6 +54,20 @@ class CardImages:
                 self.config.workers, mp_context=multiprocessing.get_context("forkserver"),
                 initializer=_warm)
         return self._pool
+
+    @staticmethod
+    def has_image(reply: Reply) -> bool:
+        return reply.tone == "info" and reply.template in IMAGE_FILES
+
+    async def for_reply(self, renderer: Renderer, reply: Reply, avatar: bytes | None
+                        ) -> tuple[bytes, str]:
+        """The image of a /klout or /leaderboard reply (see has_image), and its file name."""
+        ctx = reply.context
+        if reply.template == "klout":
+            png = await self.card(card_spec(renderer, ctx, avatar))
+        else:
+            png = await self.board(board_spec(renderer, ctx["board"], ctx["community"]))
+        return png, IMAGE_FILES[reply.template]
 
     async def card(self, spec: draw.CardSpec) -> bytes:
         return await self._render(spec, draw.render_card)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from bot.demo import community_activity
 from tests.core.helpers import console_bot
@@ -150,8 +151,15 @@ def test_piped_console_session_persists(tmp_path: Path) -> None:
 
 
 def test_demo_prints_a_leaderboard(tmp_path: Path) -> None:
-    result = run_cli("demo", "--db", str(tmp_path / "demo.db"))
+    result = run_cli("demo", "--db", str(tmp_path / "demo.db"), "--cards", str(tmp_path / "c"))
     assert result.returncode == 0, result.stderr
+    # ...and draws its cards and leaderboard as images, in the folder it names.
+    written = sorted(p.name for p in (tmp_path / "c").iterdir())
+    assert written[0] == "01-leaderboard.png" and "02-klout-zed_shaw.png" in written
+    for name in written:
+        with Image.open(tmp_path / "c" / name) as image:
+            assert image.format == "PNG"
+    assert f"written to {(tmp_path / 'c').resolve()}" in result.stdout
     assert "Leaderboard, this week" in result.stdout
     assert "Page 1 of" in result.stdout
     assert "spam_king: 1 " in result.stdout
