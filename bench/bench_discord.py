@@ -256,12 +256,29 @@ async def _fake_main(conn: Connection) -> None:
         return await original(self, rec, p)
 
     FakeDiscord._r_callback = timed_callback  # type: ignore[method-assign]
+    # When each image was edited into its answer (bench_card_images.py), by token.
+    edited_at: dict[str, float] = {}
+    sent_by_token: dict[str, float] = {}
+    original_edit = FakeDiscord._r_webhook_message
+
+    async def timed_edit(self: FakeDiscord, rec: Any, p: dict[str, str]) -> Any:
+        if rec.method == "PATCH" and rec.files:
+            edited_at[p["token"]] = time.perf_counter()
+        return await original_edit(self, rec, p)
+
+    FakeDiscord._r_webhook_message = timed_edit  # type: ignore[method-assign]
+    # Interactions are dropped once answered (the fake's heap), unless images are still
+    # to be edited into them ("keep", sent by bench_card_images.py).
+    keep = False
     async with FakeDiscord() as fake:
         conn.send((fake.api_base, fake.gateway_url, fake.token))
         while True:
             command, *args = await asyncio.to_thread(conn.recv)
             if command == "stop":
                 break
+            if command == "keep":
+                keep = True
+                conn.send(True)
             if command == "guilds":
                 count, per_guild = args
                 guilds = fake.add_guilds(count, members_per_guild=per_guild)
@@ -273,7 +290,17 @@ async def _fake_main(conn: Connection) -> None:
                 burst_sent: dict[int, float] = {}
                 ixs = await asyncio.gather(*(
                     _timed_ask(fake, guild_id, channel_id, u, burst_sent) for u in user_ids))
-                conn.send(await _finish(fake, ixs, burst_sent, answered_at))
+                sent_by_token.update({ix.token: burst_sent[ix.id] for ix in ixs})
+                conn.send(await _finish(fake, ixs, burst_sent, answered_at, clear=not keep))
+            elif command == "edits":
+                # Frame sent -> image edited in, for the last burst's `count` answers.
+                count, timeout = args
+                await fake._wait(lambda n=count: len(edited_at) >= n or None, timeout, "edits")
+                conn.send([edited_at[t] - sent_by_token[t] for t in edited_at
+                           if t in sent_by_token])
+                edited_at.clear()
+                sent_by_token.clear()
+                fake.interactions.clear()
             elif command == "paced":
                 # Open loop: Poisson arrivals at `rate`, whatever the bot's answers do.
                 guild_id, channel_id, user_ids, rate, count, seed = args
@@ -300,7 +327,7 @@ async def _timed_ask(fake: Any, guild_id: int, channel_id: int, user: int,
 
 
 async def _finish(fake: Any, ixs: list[Any], sent_at: dict[int, float],
-                  answered_at: dict[int, float]
+                  answered_at: dict[int, float], *, clear: bool = True
                   ) -> tuple[int, list[float], dict[int, float]]:
     """(answers with a card, send -> callback received in seconds, when each interaction's
     frame was sent). perf_counter is CLOCK_MONOTONIC on Linux, the same clock in both
@@ -308,7 +335,8 @@ async def _finish(fake: Any, ixs: list[Any], sent_at: dict[int, float],
     await fake._wait(lambda: all(ix.callbacks for ix in ixs) or None, 120.0, "callbacks")
     ok = sum(1 for ix in ixs if ix.callbacks[0]["data"].get("embeds"))
     round_trips = [answered_at[ix.id] - sent_at[ix.id] for ix in ixs if ix.id in sent_at]
-    fake.interactions.clear()
+    if clear:
+        fake.interactions.clear()
     fake.requests.clear()
     answered_at.clear()
     return ok, round_trips, sent_at
@@ -330,9 +358,12 @@ class FakeProcess:
         self.conn.send(("stop",))
         self.process.join(10)
 
-def bot_config(fake: FakeProcess, db: Path) -> Config:
+def bot_config(fake: FakeProcess, db: Path, *, cards: bool = False) -> Config:
+    """Images off unless asked (bench_card_images.py); avatars always from the fake."""
     base = Config()
+    cdn = fake.api_base.rsplit("/api/", 1)[0]
     return base.with_overrides(
+        cards=dataclasses.replace(base.cards, enabled_by_default=cards, cdn_base=cdn),
         storage=dataclasses.replace(base.storage, path=str(db)),
         discord=dataclasses.replace(base.discord, api_base=fake.api_base,
                                     gateway_url=fake.gateway_url, guild_ready_timeout_s=0.5,
