@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_card_images.py            # both
     .venv/bin/python bench/bench_card_images.py render     # render time, cache, RSS
-    .venv/bin/python bench/bench_card_images.py burst      # /klout burst of 200, images on
+    .venv/bin/python bench/bench_card_images.py burst      # /klout burst of 200, images off/on
 
 render: `--cards` different cards (names in six scripts, trends, an avatar) drawn
   in one process after a first one (warm), then the first card of fresh worker
@@ -36,6 +36,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_cards import pct  # percentile in ms, as the other card bench prints
+
 from bot.cards.draw import CardSpec, render_card
 from bot.cards.service import CardImages
 from bot.config import CardsSection
@@ -55,11 +57,6 @@ def specs(count: int) -> list[CardSpec]:
         contributors=(f"{names[(i + 1) % 6]} (30%)", "Bob (20%)"),
         footer="Score model 3 · how scores work: /help",
         avatar=avatar if i % 2 else None) for i in range(count)]
-
-
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
 
 
 def line(samples: list[float]) -> str:
@@ -118,7 +115,7 @@ async def bench_render(count: int, colds: int) -> None:
         await images.close()
 
 
-async def bench_burst(users: int, concurrency: int, rounds: int) -> None:
+async def bench_burst(users: int, concurrency: int, rounds: int, *, images: bool) -> None:
     import bench_discord as bd
 
     from bot.adapters.discord import DiscordAdapter
@@ -138,7 +135,7 @@ async def bench_burst(users: int, concurrency: int, rounds: int) -> None:
                 "UPDATE communities SET external_id = ? WHERE id = 1", (str(guild_id),)
             ).connection.commit()
             probe = bd.Probe()
-            config = bd.bot_config(fake, db, cards=True)
+            config = bd.bot_config(fake, db, cards=images)
             async with KloutApp(config, clock=FixedClock(now), db_path=db) as app:
                 adapter = DiscordAdapter(app, token=fake.token, reidentify_pause=False,
                                          freeze_heap=True)
@@ -148,12 +145,14 @@ async def bench_burst(users: int, concurrency: int, rounds: int) -> None:
                 try:
                     for label in ["cold", *["warm"] * rounds]:
                         phase = await bd.run_phase(probe, fake, *burst, count=len(askers))
-                        edits: list[float] = await asyncio.to_thread(
-                            fake.call, "edits", len(askers), 120.0)
-                        print(f"burst of {concurrency} /klout, images on, {label}: text answer "
-                              f"bot-side {line(phase.wall)}; {phase.answered} answered")
-                        print(f"  frame -> image edited in: {line(edits)}; "
-                              f"{len(edits)} images")
+                        print(f"burst of {concurrency} /klout, images {'on' if images else 'off'}"
+                              f", {label}: text answer bot-side {line(phase.wall)}; "
+                              f"{phase.answered} answered")
+                        if images:
+                            edits: list[float] = await asyncio.to_thread(
+                                fake.call, "edits", len(askers), 120.0)
+                            print(f"  frame -> image edited in: {line(edits)}; "
+                                  f"{len(edits)} images")
                         # Every card and image built again, as after a rescore.
                         app.cards.clear()
                         app.images.forget()
@@ -177,12 +176,16 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--images", choices=("on", "off", "both"), default="both",
+                        help="burst with images on, off (the same harness, to compare), or both")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
     if args.which in ("all", "render"):
         asyncio.run(bench_render(args.cards, args.colds))
     if args.which in ("all", "burst"):
-        asyncio.run(bench_burst(args.users, args.concurrency, args.rounds))
+        for images in ("off", "on") if args.images == "both" else (args.images,):
+            asyncio.run(bench_burst(args.users, args.concurrency, args.rounds,
+                                    images=images == "on"))
 
 
 if __name__ == "__main__":

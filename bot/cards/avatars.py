@@ -57,6 +57,9 @@ class AvatarFetcher:
             raise ValueError("avatar too large")
         return data
 
+    def clear(self) -> None:
+        self._cache.clear()
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()

@@ -101,8 +101,9 @@ class CardImages:
         return png
 
     def forget(self) -> None:
-        """Drop every kept image (after a forget or opt-out: they show names)."""
+        """Drop every kept image and avatar (after a forget or opt-out: they show who)."""
         self._cache.clear()
+        self.avatars.clear()
 
     async def close(self) -> None:
         await self.avatars.close()
