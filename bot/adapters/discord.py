@@ -139,6 +139,11 @@ class DiscordAdapter:
             log.error("could not post to Discord channel %s: %s", destination, cause)
             retryable = exc.status == 429 or exc.status >= 500
             raise DeliveryError(cause, retryable=retryable) from exc
+        # The weekly post's image is edited in once the text is posted (and so counted
+        # as delivered): an image that fails never makes the poster post again.
+        images = self._commands.images if self._commands is not None else None
+        if images is not None and images.wanted(guild.id if guild else None, reply):
+            await images.attach_to_message(message, reply, rendered)
         return str(message.id)
 
     async def recent_own_posts(self, destination: str, since: datetime) -> list[PostRef]:

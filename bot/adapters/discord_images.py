@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -45,34 +46,45 @@ class ImageAttacher:
         stored = None if comm is None else self.app.store.guild_settings.peek(comm.id).cards
         return self.app.settings.cards_on(stored)
 
-    async def png(self, reply: Reply, user: discord.abc.User) -> tuple[bytes, str]:
+    async def png(self, reply: Reply, user: discord.abc.User | None) -> tuple[bytes, str]:
         images = self.app.images
-        avatar = await images.avatars.get(avatar_path(user)) if reply.template == "klout" \
-            else None
+        avatar = None
+        if reply.template == "klout" and user is not None:
+            avatar = await images.avatars.get(avatar_path(user))
         return await images.for_reply(self.app.renderer, reply, avatar)
 
     async def attach(self, interaction: discord.Interaction[Any], reply: Reply,
-                     rendered: Rendered, user: discord.abc.User) -> None:
+                     rendered: Rendered, user: discord.abc.User | None) -> None:
         """Edit the image into the answer already sent; on any failure leave the text."""
+        await self._edit_in(interaction.edit_original_response, reply, rendered,
+                            interaction.guild_id, user)
+
+    async def attach_to_message(self, message: discord.Message, reply: Reply,
+                                rendered: Rendered) -> None:
+        """The same for a message the bot posted (the weekly leaderboard)."""
+        guild_id = message.guild.id if message.guild else None
+        await self._edit_in(message.edit, reply, rendered, guild_id, None)
+
+    async def _edit_in(self, edit: Callable[..., Awaitable[Any]], reply: Reply,
+                       rendered: Rendered, guild_id: int | None,
+                       user: discord.abc.User | None) -> None:
         try:
             data, filename = await self.png(reply, user)
         except Exception as exc:  # any render failure: the text answer stands
             self.failed += 1
             log.warning("no %s image in guild %s (%s: %s); the text answer stands",
-                        reply.template, interaction.guild_id, type(exc).__name__, exc,
-                        exc_info=True)
+                        reply.template, guild_id, type(exc).__name__, exc, exc_info=True)
             return
-        kwargs = message_kwargs(reply, rendered, interaction.guild_id)
+        kwargs = message_kwargs(reply, rendered, guild_id)
         embed: discord.Embed = kwargs["embed"]
         embed.set_image(url=f"attachment://{filename}")
         extra = {"view": kwargs["view"]} if "view" in kwargs else {}
         try:
-            await interaction.edit_original_response(
-                embed=embed, attachments=[discord.File(io.BytesIO(data), filename=filename)],
-                **extra)
+            await edit(embed=embed,
+                       attachments=[discord.File(io.BytesIO(data), filename=filename)], **extra)
         except discord.HTTPException as exc:
             self.failed += 1
             log.warning("could not add the %s image in guild %s: %s", reply.template,
-                        interaction.guild_id, describe_http_error(exc))
+                        guild_id, describe_http_error(exc))
             return
         self.sent += 1

@@ -7,12 +7,12 @@ picklable specs the render workers draw.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.cards.draw import BoardRow, BoardSpec, CardSpec
 from bot.render import Renderer
-from commands.ports import BoardPage, ScoreCard
+from commands.ports import BoardLine, BoardPage, ScoreCard
 
 PLATFORM = "image"
 
@@ -50,9 +50,23 @@ def card_spec(renderer: Renderer, context: Mapping[str, Any],
 def board_spec(renderer: Renderer, board: BoardPage, community: str) -> BoardSpec:
     """The image of a leaderboard page."""
     words = _fields(renderer, "leaderboard", {"board": board, "community": community})
+    return BoardSpec(words["title"], _rows(renderer, board.lines, board.period),
+                     words["footer"])
+
+
+def weekly_spec(renderer: Renderer, context: Mapping[str, Any]) -> BoardSpec:
+    """The image of one part of the weekly post (bot/leaderboards/post.py's context)."""
+    words = _fields(renderer, "leaderboard_post", {"board": context["board"],
+                                                   "first": context["first"]})
+    return BoardSpec(words["title"], _rows(renderer, context["lines"], "week"),
+                     words["footer"])
+
+
+def _rows(renderer: Renderer, lines: Sequence[BoardLine], period: str
+          ) -> tuple[BoardRow, ...]:
     rows = []
-    for line in board.lines:
-        row = _fields(renderer, "leaderboard_row", {"line": line, "board": board})
+    for line in lines:
+        row = _fields(renderer, "leaderboard_row", {"line": line, "period": period})
         rows.append(BoardRow(row["rank"], row["name"], row["score"], row["tier"],
                              row["change"], _sign(line.change)))
-    return BoardSpec(words["title"], tuple(rows), words["footer"])
+    return tuple(rows)

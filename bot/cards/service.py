@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from bot.cards import draw
 from bot.cards.avatars import AvatarFetcher
-from bot.cards.labels import board_spec, card_spec
+from bot.cards.labels import board_spec, card_spec, weekly_spec
 from bot.config import CardsSection
 from bot.render import Renderer
 from commands.types import Reply
@@ -28,7 +28,8 @@ from commands.types import Reply
 log = logging.getLogger(__name__)
 Spec = TypeVar("Spec", draw.CardSpec, draw.BoardSpec)
 # The replies that have an image, and the file name it goes by.
-IMAGE_FILES = {"klout": "klout.png", "leaderboard": "leaderboard.png"}
+IMAGE_FILES = {"klout": "klout.png", "leaderboard": "leaderboard.png",
+               "leaderboard_post": "leaderboard.png"}
 
 
 def _warm() -> None:
@@ -61,10 +62,13 @@ class CardImages:
 
     async def for_reply(self, renderer: Renderer, reply: Reply, avatar: bytes | None
                         ) -> tuple[bytes, str]:
-        """The image of a /klout or /leaderboard reply (see has_image), and its file name."""
+        """The image of a /klout, /leaderboard or weekly post reply (see has_image), and
+        its file name."""
         ctx = reply.context
         if reply.template == "klout":
             png = await self.card(card_spec(renderer, ctx, avatar))
+        elif reply.template == "leaderboard_post":
+            png = await self.board(weekly_spec(renderer, ctx))
         else:
             png = await self.board(board_spec(renderer, ctx["board"], ctx["community"]))
         return png, IMAGE_FILES[reply.template]

@@ -15,6 +15,8 @@ from PIL import Image
 from bot.cards.draw import BOARD_WIDTH, CARD_SIZE
 from tests.discord.harness import DiscordBot, discord_bot
 from tests.discord.test_klout import popular_alice
+from tests.discord.test_leaderboard import five_scored
+from tests.discord.test_weekly_post import bot_posts, schedule_due_now
 from tests.fakes.discord_fake import FakeDiscord, FakeGuild, FakeInteraction, Perms
 
 EDIT_ORIGINAL = r".*/webhooks/\d+/[^/]+/messages/@original"
@@ -108,3 +110,20 @@ async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:  
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError("condition never held")
         await asyncio.sleep(0.01)
+
+
+async def test_the_weekly_post_gets_its_leaderboard_image_once_posted(
+        fake: FakeDiscord, guild: FakeGuild, tmp_path: Path) -> None:
+    async with discord_bot(fake, tmp_path / "w.db", cards=True) as bot:
+        await five_scored(bot, guild)
+        await schedule_due_now(bot, guild)
+        await bot.app.leaderboards.tick(bot.clock.now())
+        [post] = bot_posts(fake, bot, guild)  # posted once; the image is an edit of it
+        [edit] = fake.requests_for(
+            "PATCH", rf".*/channels/{guild.channel_id}/messages/{post['id']}")
+        [upload] = edit.files
+        with Image.open(io.BytesIO(upload["data"])) as image:
+            assert image.width == BOARD_WIDTH
+        assert edit.json["embeds"][0]["image"]["url"] == "attachment://leaderboard.png"
+        assert "Weekly leaderboard" in post["embeds"][0]["title"]
+        assert post["attachments"][0]["filename"] == "leaderboard.png"
