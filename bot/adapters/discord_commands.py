@@ -248,7 +248,10 @@ class KloutCommands(commands.Cog):
         request = self.request(message.guild, message.channel.id, message.author,
                                parsed.name, args, targets, is_admin=False)
         reply, rendered = await self.app.handle(request)
-        await self.reply_to(message, (reply, rendered))
+        sent = await self.reply_to(message, (reply, rendered))
+        if sent is not None and self.images.wanted(message.guild.id, reply):
+            whose = targets[0] if targets else message.author
+            await self.images.attach_to_message(sent, reply, rendered, whose)
 
     # -- buttons ----------------------------------------------------------------------
     async def page_clicked(self, interaction: discord.Interaction[Any], guild_id: int,
@@ -389,11 +392,12 @@ class KloutCommands(commands.Cog):
             log.warning("could not tell the user either: %s", describe_http_error(exc))
 
     async def reply_to(self, message: discord.Message,
-                       answer: tuple[Reply, Rendered]) -> None:
+                       answer: tuple[Reply, Rendered]) -> discord.Message | None:
+        """Answer a mention; the answer as sent with its embed, if it was."""
         reply, rendered = answer
         kwargs = message_kwargs(reply, rendered, message.guild.id if message.guild else None)
         try:
-            await message.reply(mention_author=False, **kwargs)
+            return await message.reply(mention_author=False, **kwargs)
         except discord.HTTPException as exc:
             log.error("could not answer a mention in channel %s: %s", message.channel.id,
                       describe_http_error(exc))
@@ -404,6 +408,7 @@ class KloutCommands(commands.Cog):
                                         allowed_mentions=NO_PINGS)
                 except discord.HTTPException as again:
                     log.error("plain answer refused too: %s", describe_http_error(again))
+        return None
 
 
 def _release(interaction: discord.Interaction[Any]) -> None:

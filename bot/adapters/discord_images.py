@@ -60,10 +60,11 @@ class ImageAttacher:
                             interaction.guild_id, user)
 
     async def attach_to_message(self, message: discord.Message, reply: Reply,
-                                rendered: Rendered) -> None:
-        """The same for a message the bot posted (the weekly leaderboard)."""
+                                rendered: Rendered, user: discord.abc.User | None = None
+                                ) -> None:
+        """The same for a message the bot posted (a mention's answer, the weekly post)."""
         guild_id = message.guild.id if message.guild else None
-        await self._edit_in(message.edit, reply, rendered, guild_id, None)
+        await self._edit_in(message.edit, reply, rendered, guild_id, user)
 
     async def _edit_in(self, edit: Callable[..., Awaitable[Any]], reply: Reply,
                        rendered: Rendered, guild_id: int | None,

@@ -127,3 +127,25 @@ async def test_the_weekly_post_gets_its_leaderboard_image_once_posted(
         assert edit.json["embeds"][0]["image"]["url"] == "attachment://leaderboard.png"
         assert "Weekly leaderboard" in post["embeds"][0]["title"]
         assert post["attachments"][0]["filename"] == "leaderboard.png"
+
+
+async def test_a_mention_answer_gets_the_card_of_whom_it_names(
+        fake: FakeDiscord, guild: FakeGuild, tmp_path: Path) -> None:
+    async with discord_bot(fake, tmp_path / "m.db", cards=True) as bot:
+        await popular_alice(bot, guild)
+        bob = guild.member("bob")["user"]
+        start = len(fake.requests)
+        await fake.send_message(guild.id, guild.channel_id, guild.member("ed"),
+                                f"<@{bot.bot_id}> what about <@{bob['id']}>?")
+        post = await fake.wait_for_request("POST", rf".*/channels/{guild.channel_id}/messages",
+                                           start=start)
+        assert post.json["embeds"][0]["title"].startswith("Bob: ") and not post.files
+        edit = await fake.wait_for_request(
+            "PATCH", rf".*/channels/{guild.channel_id}/messages/\d+", start=start)
+        [upload] = edit.files
+        with Image.open(io.BytesIO(upload["data"])) as image:
+            assert image.size == CARD_SIZE
+        assert edit.json["embeds"][0]["title"].startswith("Bob: ")
+        # Bob's avatar (his default one, by his id), not the asker's.
+        assert fake.avatar_requests[-1].startswith(
+            f"/embed/avatars/{(int(bob['id']) >> 22) % 6}.png")
