@@ -22,6 +22,8 @@ BENCHES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("bench_discord.py", (), ("--events", "50000", "--users", "100000", "--rounds", "2",
                               "--guilds", "10")),
     ("bench_cards.py", (), ("--users", "100000", "--rounds", "1")),
+    ("bench_card_images.py", (), ("--cards", "100", "--colds", "2", "--users", "20000",
+                                  "--rounds", "1")),
     ("bench_x_cost.py", (), ()),
     ("bench_leaderboards.py", (), ()),
     ("bench_privacy.py", (), ("--small",)),

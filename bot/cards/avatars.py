@@ -6,6 +6,7 @@ the card draws the member's initial, and the next card for them tries again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 
@@ -23,6 +24,7 @@ class AvatarFetcher:
         self.cache_size = cache_size
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._session: aiohttp.ClientSession | None = None
+        self._pending: dict[str, asyncio.Future[bytes | None]] = {}
         self.fetched = self.hits = self.failed = 0
 
     async def get(self, path: str) -> bytes | None:
@@ -33,9 +35,19 @@ class AvatarFetcher:
             self._cache.move_to_end(path)
             self.hits += 1
             return found
+        # A burst asks for the same avatar many times at once: one request serves all.
+        pending = self._pending.get(path)
+        if pending is None:
+            pending = self._pending[path] = asyncio.ensure_future(self._load(path))
+            pending.add_done_callback(lambda _: self._pending.pop(path, None))
+        else:
+            self.hits += 1
+        return await asyncio.shield(pending)
+
+    async def _load(self, path: str) -> bytes | None:
         try:
             data = await self._fetch(path)
-        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             self.failed += 1
             log.info("avatar %s not fetched (%s): drawing the initial", path,
                      type(exc).__name__)
@@ -61,6 +73,8 @@ class AvatarFetcher:
         self._cache.clear()
 
     async def close(self) -> None:
+        for pending in list(self._pending.values()):
+            pending.cancel()
         if self._session is not None:
             await self._session.close()
             self._session = None

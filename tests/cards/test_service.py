@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 from PIL import Image
@@ -49,5 +50,10 @@ async def test_avatars_are_fetched_once_and_a_slow_cdn_gives_none() -> None:
             assert avatars.failed == 1
             fake.avatar_delay_s = 0.0
             assert await avatars.get("/avatars/9/abc.png?size=128") is not None  # tried again
+            # Asked by many at once (a burst), fetched once.
+            before = len(fake.avatar_requests)
+            many = await asyncio.gather(*(avatars.get("/avatars/7/x.png") for _ in range(20)))
+            assert len(fake.avatar_requests) == before + 1
+            assert all(m is many[0] and m is not None for m in many)
         finally:
             await avatars.close()
