@@ -43,6 +43,7 @@ class CardImages:
         self.avatars = AvatarFetcher(config.cdn_base, timeout_s=config.avatar_timeout_ms / 1000,
                                      cache_size=config.avatar_cache_size)
         self._pool: ProcessPoolExecutor | None = None
+        self._slots: asyncio.Semaphore | None = None
         self._cache: OrderedDict[object, bytes] = OrderedDict()
         self.rendered = self.hits = 0
         self.render_s = 0.0
@@ -87,8 +88,14 @@ class CardImages:
             return found
         started = time.perf_counter()
         pool = self._executor()
+        # A few specs in flight per worker, the rest wait here: handed all at once, the
+        # executor's feeder thread would pickle a burst's 200 while holding the GIL the
+        # event loop needs for the text answers.
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(2 * self.config.workers)
         try:
-            png = await asyncio.get_running_loop().run_in_executor(pool, function, spec)
+            async with self._slots:
+                png = await asyncio.get_running_loop().run_in_executor(pool, function, spec)
         except BrokenProcessPool:
             # A worker died (killed, out of memory): this image fails, the next starts
             # a fresh pool.
