@@ -90,6 +90,9 @@ def cut(source: Path | TTFont, keep: set[int], out: str, *, drop_layout: bool = 
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=sorted(keep & set(font.getBestCmap())))
     subsetter.subset(font)
+    # Keep the source's timestamp: the same Debian fonts give the same bytes, so
+    # remaking them changes nothing in git.
+    font.recalcTimestamp = False
     font.save(OUT / out)
     print(f"{out}: {(OUT / out).stat().st_size / 1e6:.2f} MB")  # noqa: T201
 
