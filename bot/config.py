@@ -89,7 +89,7 @@ class CardsSection:
     """Score cards and leaderboards as images on Discord (bot/cards/, docs/cards.md)."""
 
     # Servers that never ran /kloutadmin cards get images unless this is false.
-    enabled_by_default: bool = True
+    enabled_by_default: bool = False
     # Render processes, started on the first image; they take no event-loop time.
     workers: int = field(default=1, metadata=_range(1, 16))
     # Rendered PNGs kept in memory, keyed by everything drawn on them.

@@ -1,6 +1,6 @@
 """Bundled fonts and per-character fallback, so a name in any script draws as letters.
 
-The fonts in fonts/ are subsets of Noto (tools/subset_fonts.py; docs/cards.md says
+The fonts in fonts/ are subsets of Noto (bot/cards/subset_fonts.py; docs/cards.md says
 what each covers). A line of text is cut into runs, each drawn with the first font of
 the chain that has a glyph for its characters, read from the fonts' cmaps. Combining
 marks, joiners and variation selectors stay in the run of the character they modify,

@@ -1,7 +1,7 @@
 """Make the fonts bundled in bot/cards/fonts/ from the Noto fonts of a Debian machine.
 
     apt-get install fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji
-    .venv/bin/python tools/subset_fonts.py
+    .venv/bin/python -m bot.cards.subset_fonts
 
 Each font is cut down to the characters a display name is likely to use, so the repo
 carries about 9 MB instead of 70 (docs/cards.md lists what is covered). All are under
@@ -17,7 +17,7 @@ from pathlib import Path
 from fontTools import subset
 from fontTools.ttLib import TTCollection, TTFont
 
-OUT = Path(__file__).resolve().parent.parent / "bot" / "cards" / "fonts"
+OUT = Path(__file__).resolve().parent / "fonts"
 NOTO = Path("/usr/share/fonts/truetype/noto")
 CJK = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 
