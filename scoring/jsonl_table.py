@@ -122,15 +122,17 @@ class EventTable:
                 list(itertools.compress(column, chosen))
                 for column in (actors, targets, kinds, ts, weights, platforms)
             )
-        number = index.setdefault
-        actor = [number(a, len(index)) for a in actors]
-        if has_messages:
-            target = [-1 if t is None else number(t, len(index)) for t in targets]
-        else:
-            target = [number(t, len(index)) for t in targets]
-        # Insertion order: the ids this batch numbered first are the dict's last.
-        if not _valid_ids(list(itertools.islice(reversed(index), len(index) - known))):
+        # Provisional numbers only (inputs() renumbers by sorted id), so the new
+        # ids can be numbered as a set, in C, once they are known to be valid.
+        names = set(actors)
+        names.update(targets)
+        names.discard(None)
+        new = names.difference(index)
+        if not _valid_ids(list(new)):
             return False
+        index.update(zip(new, itertools.count(known)))
+        actor = list(map(index.__getitem__, actors))
+        target = list(map(index.get, targets, itertools.repeat(-1)))
         self.communities.update(named)
         self._extend(actor, target, kinds, ts, weights, platforms)
         return True
