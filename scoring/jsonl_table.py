@@ -33,8 +33,8 @@ from scoring.records import AccountFacts, InteractionArrays, Profile
 
 _MISSING = object()
 _SMALL_CACHE = 256
-# Sorting ids in numpy needs n * longest * 4 bytes; beyond this length, sort in Python.
-_NUMPY_SORT_MAX_CHARS = 32
+# Sorting ids in numpy needs n * longest bytes; beyond this length, sort in Python.
+_NUMPY_SORT_MAX_BYTES = 128
 
 
 class EventTable:
@@ -244,17 +244,17 @@ def _plain_weights(values: Sequence[Any]) -> bool:
 def _sorted_with_ranks(items: list[str]) -> tuple[list[str], np.ndarray]:
     """(sorted items, rank) with rank[i] = position of items[i] in the sorted list.
 
-    numpy orders str by code point like Python; ids hold no NUL (id_problem), the
-    one character numpy's fixed-width strings would lose."""
+    Sorted as UTF-8 bytes, whose order is code point order (Python's) and which
+    take a quarter of numpy's str width. Ids hold no NUL (id_problem), the one
+    character fixed-width strings would lose, and no lone surrogate, so every id
+    encodes."""
     n = len(items)
-    longest = max(map(len, items), default=0)
-    if longest <= _NUMPY_SORT_MAX_CHARS:
-        strings = np.array(items, dtype=f"<U{max(longest, 1)}")
-        order = np.argsort(strings, kind="stable")
-        ordered = strings[order].tolist()
+    encoded = [item.encode("utf-8") for item in items]
+    if max(map(len, encoded), default=0) <= _NUMPY_SORT_MAX_BYTES:
+        order = np.argsort(np.array(encoded, dtype=bytes), kind="stable")
     else:
         order = np.array(sorted(range(n), key=items.__getitem__), dtype=np.int64)
-        ordered = [items[i] for i in order.tolist()]
+    ordered = list(map(items.__getitem__, order.tolist()))
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n, dtype=np.int64)
     return ordered, rank
