@@ -33,8 +33,8 @@ from scoring.records import AccountFacts, InteractionArrays, Profile
 
 _MISSING = object()
 _SMALL_CACHE = 256
-# Sorting ids in numpy needs n * longest bytes; beyond this length, sort in Python.
-_NUMPY_SORT_MAX_BYTES = 128
+# Sorting ids in numpy needs n * longest * 4 bytes; beyond this length, sort in Python.
+_NUMPY_SORT_MAX_CHARS = 32
 
 
 class EventTable:
@@ -122,17 +122,15 @@ class EventTable:
                 list(itertools.compress(column, chosen))
                 for column in (actors, targets, kinds, ts, weights, platforms)
             )
-        # Provisional numbers only (inputs() renumbers by sorted id), so the new
-        # ids can be numbered as a set, in C, once they are known to be valid.
-        names = set(actors)
-        names.update(targets)
-        names.discard(None)
-        new = names.difference(index)
-        if not _valid_ids(list(new)):
+        number = index.setdefault
+        actor = [number(a, len(index)) for a in actors]
+        if has_messages:
+            target = [-1 if t is None else number(t, len(index)) for t in targets]
+        else:
+            target = [number(t, len(index)) for t in targets]
+        # Insertion order: the ids this batch numbered first are the dict's last.
+        if not _valid_ids(list(itertools.islice(reversed(index), len(index) - known))):
             return False
-        index.update(zip(new, itertools.count(known)))
-        actor = list(map(index.__getitem__, actors))
-        target = list(map(index.get, targets, itertools.repeat(-1)))
         self.communities.update(named)
         self._extend(actor, target, kinds, ts, weights, platforms)
         return True
@@ -244,17 +242,17 @@ def _plain_weights(values: Sequence[Any]) -> bool:
 def _sorted_with_ranks(items: list[str]) -> tuple[list[str], np.ndarray]:
     """(sorted items, rank) with rank[i] = position of items[i] in the sorted list.
 
-    Sorted as UTF-8 bytes, whose order is code point order (Python's) and which
-    take a quarter of numpy's str width. Ids hold no NUL (id_problem), the one
-    character fixed-width strings would lose, and no lone surrogate, so every id
-    encodes."""
+    numpy orders str by code point like Python; ids hold no NUL (id_problem), the
+    one character numpy's fixed-width strings would lose."""
     n = len(items)
-    encoded = [item.encode("utf-8") for item in items]
-    if max(map(len, encoded), default=0) <= _NUMPY_SORT_MAX_BYTES:
-        order = np.argsort(np.array(encoded, dtype=bytes), kind="stable")
+    longest = max(map(len, items), default=0)
+    if longest <= _NUMPY_SORT_MAX_CHARS:
+        strings = np.array(items, dtype=f"<U{max(longest, 1)}")
+        order = np.argsort(strings, kind="stable")
+        ordered = strings[order].tolist()
     else:
         order = np.array(sorted(range(n), key=items.__getitem__), dtype=np.int64)
-    ordered = list(map(items.__getitem__, order.tolist()))
+        ordered = [items[i] for i in order.tolist()]
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n, dtype=np.int64)
     return ordered, rank

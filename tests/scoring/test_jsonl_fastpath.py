@@ -121,12 +121,12 @@ def test_clean_file_goes_in_whole_batches_and_matches():
 
 
 def test_a_refused_batch_leaves_no_ids_behind():
-    """A refused batch must number none of its ids: a user only seen on a bad line
-    would otherwise be scored."""
+    """A batch refused after numbering its ids must forget them: a user only seen
+    on a bad line would otherwise be scored."""
     good = [json.dumps({"kind": "reply", "actor": f"u{i}", "target": "hub", "ts": int(NOW)})
             for i in range(5000)]
-    # The batch of 4,096 holding the bad id goes line by line; its good ids are
-    # numbered there, once each, and "ghost " never.
+    # Ids are checked after they are numbered: a bad one makes the batch give back
+    # every number it handed out.
     bad = json.dumps({"kind": "reply", "actor": "ghost ", "target": "hub", "ts": int(NOW)})
     out = run_score_cli([*good[:3000], bad, *good[3000:]], NOW)
     assert out.problems == ['line 3001: "actor" has leading or trailing whitespace']
@@ -145,7 +145,7 @@ def test_runs_of_numbers_are_formatted_like_each_number():
 
 def test_ids_sort_in_code_point_order_short_or_long():
     ids = ["b", "é", "z", "a\u00a0b", "用户", "\U0001f600", "\uffff", "ab", "a"]
-    for items in (ids, [*ids, "x" * 256]):  # bytes in numpy, or Python's sort
+    for items in (ids, [*ids, "x" * 256]):  # numpy's sort, or Python's
         ordered, rank = _sorted_with_ranks(items)
         assert ordered == sorted(items)
         assert [ordered[r] for r in rank.tolist()] == items
