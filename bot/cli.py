@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import logging
 import sys
@@ -15,7 +14,6 @@ from types import ModuleType
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.config import Config, ConfigError, load_config
 from bot.logs import setup_logging
-from bot.storage import StorageError
 
 log = logging.getLogger("klout-bot")
 
@@ -91,24 +89,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     setup_logging(config.bot.log_level if args.command == "run" else "WARNING")
     try:
-        if args.command == "demo":
-            return asyncio.run(_demo(config, args.db, Path(args.cards)))
-        if args.command == "console":
-            return asyncio.run(_console(config, args))
-        if args.command == "run":
-            return asyncio.run(_run(config, args))
-        if args.command == "rescore":
-            return asyncio.run(_rescore(config, args.db))
+        if args.command in _STORAGE_COMMANDS:
+            return _run_storage_command(config, args)
         for module in _optional_subcommands():
             if args.command == module.NAME:
                 return int(module.run(args, config))
-    except StorageError as exc:
-        print(f"klout-bot: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
     parser.error(f"unknown command {args.command}")
     return 2  # pragma: no cover
+
+
+_STORAGE_COMMANDS = ("demo", "console", "run", "rescore")
+
+
+def _run_storage_command(config: Config, args: argparse.Namespace) -> int:
+    # Imported here, not at the top: `klout-bot score` needs neither.
+    import asyncio
+
+    from bot.storage import StorageError
+
+    commands = {
+        "demo": lambda: _demo(config, args.db, Path(args.cards)),
+        "console": lambda: _console(config, args),
+        "run": lambda: _run(config, args),
+        "rescore": lambda: _rescore(config, args.db),
+    }
+    try:
+        return asyncio.run(commands[args.command]())
+    except StorageError as exc:
+        print(f"klout-bot: {exc}", file=sys.stderr)
+        return 1
 
 
 async def build_demo(config: Config, db: str, clock: Clock) -> None:
@@ -129,6 +140,8 @@ async def build_demo(config: Config, db: str, clock: Clock) -> None:
 
 
 async def _demo(config: Config, db: str, cards: Path) -> int:
+    import asyncio
+
     from bot.app import KloutApp
     from bot.demo import COMMUNITY, PLATFORM, rising_member
     from commands.types import Person, Request

@@ -7,7 +7,6 @@ re-register the commands and burn Discord's daily limit of command creations.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import tempfile
@@ -36,6 +35,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if not token:
         sys.stderr.write("klout-bot: set DISCORD_TOKEN to the bot's token first.\n")
         return 2
+    import asyncio  # here, as discord: `klout-bot score` imports this module too
+
     import discord
 
     try:

@@ -6,15 +6,10 @@ Reads the database read-only, so it is safe while the bot runs.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from bot.adapters.x_spend import KINDS, PRICES, cost_of, day_number, month_days
-from bot.storage import Storage, StorageError
-from bot.storage.twitter import TwitterRepository
 
 NAME = "status"
 
@@ -32,6 +27,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, config: Any) -> int:
+    # Imported here: bot/cli.py imports this module to build its parser, and
+    # `klout-bot score` should not pay for storage and asyncio.
+    import asyncio
+
+    from bot.storage import StorageError
+
     db = args.db or config.storage.path
     if not Path(db).exists():
         sys.stderr.write(f"klout-bot: no database at {db}; the bot has not run there yet\n")
@@ -50,6 +51,10 @@ def _money(value: Any) -> str:
 
 
 async def status_text(db: str, config: Any, now: datetime) -> str:
+    from bot.adapters.x_spend import KINDS, PRICES, cost_of, day_number, month_days
+    from bot.storage import Storage
+    from bot.storage.twitter import TwitterRepository
+
     async with Storage(db, read_only=True) as store:
         tables = await store.db.fetchall(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'x_spend'")

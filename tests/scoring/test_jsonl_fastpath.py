@@ -5,10 +5,19 @@ on thousands of mixed lines, valid and subtly not, so every batch path is taken.
 import json
 import random
 
+import numpy as np
 import pytest
 
 from scoring import ScoringConfig, score_events
-from scoring.jsonl import format_results, parse_lines, read_table, run_score_cli
+from scoring.jsonl import (
+    _number,
+    _number_texts,
+    format_results,
+    parse_lines,
+    read_table,
+    run_score_cli,
+)
+from scoring.jsonl_table import _sorted_with_ranks
 
 from .helpers import NOW
 
@@ -123,3 +132,20 @@ def test_a_refused_batch_leaves_no_ids_behind():
     assert out.problems == ['line 3001: "actor" has leading or trailing whitespace']
     assert "ghost " not in {json.loads(row)["user"] for row in out.output}
     assert len(out.output) == 5001
+
+
+def test_runs_of_numbers_are_formatted_like_each_number():
+    """Equal neighbours are formatted once; 0.0 and -0.0 are equal but two texts."""
+    values = np.array([3.0, 3.0, 0.0, -0.0, -0.0, 0.0, np.nan, np.nan, np.inf, -np.inf,
+                       1 / 3, 1 / 3, 2.5e-7, 1e300, 5e-324, 0.1234565])
+    assert _number_texts(values) == [_number(v) for v in values.tolist()]
+    assert _number_texts(values[::-1]) == [_number(v) for v in values[::-1].tolist()]
+    assert _number_texts(np.array([])) == []
+
+
+def test_ids_sort_in_code_point_order_short_or_long():
+    ids = ["b", "é", "z", "a\u00a0b", "用户", "\U0001f600", "\uffff", "ab", "a"]
+    for items in (ids, [*ids, "x" * 256]):  # numpy's sort, or Python's
+        ordered, rank = _sorted_with_ranks(items)
+        assert ordered == sorted(items)
+        assert [ordered[r] for r in rank.tolist()] == items
