@@ -191,7 +191,16 @@ def our_convergence(events: Path, now: str) -> dict:
     from scoring import ScoringConfig, score_arrays
     from scoring.engine import counted_events
     from scoring.jsonl import read_table
-    from scoring.propagation import endorser_weight, member_base, pair_graph, transfer_matrix
+    from scoring.propagation import (
+        activity_base,
+        actor_ceiling,
+        components,
+        endorser_weight,
+        member_base,
+        pair_graph,
+        solve,
+        transfer_matrix,
+    )
 
     config = ScoringConfig()
     with events.open("rb") as handle:
@@ -207,8 +216,14 @@ def our_convergence(events: Path, now: str) -> dict:
     base = member_base(
         actor, target, arrays.ts[keep], distinct, arrays.n_users, now_s, config, facts.created
     )
+    # The map the engine's second pass iterates: its base includes the activity base
+    # from the first pass, and the distinct-actor ceiling bounds each raw.
+    matrix = transfer_matrix(graph)
+    ceiling = actor_ceiling(distinct, config)
+    first = solve(matrix, config, base, ceiling=ceiling, labels=components(matrix))
+    base = np.maximum(base, activity_base(graph, first.raw, config))
     raw = result.propagated
-    step = transfer_matrix(graph) @ endorser_weight(raw, config, base=base) - raw
+    step = np.minimum(matrix @ endorser_weight(raw, config, base=base), ceiling) - raw
     return {
         "iterations": result.iterations,
         "converged": result.converged,
