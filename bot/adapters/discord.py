@@ -265,7 +265,7 @@ class DiscordAdapter:
         # Communities carry the server's name, and the ingestion path finds them by id.
         community = await self.app.store.communities.ensure(PLATFORM, str(guild.id), guild.name)
         self._guild_of[community.id] = guild.id
-        await self.backfill.resume_if_unfinished(guild)
+        await self.backfill.start_if_due(guild)
 
     async def _guild_join(self, guild: discord.Guild) -> None:
         community = await self.app.store.communities.ensure(PLATFORM, str(guild.id), guild.name)
