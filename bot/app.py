@@ -20,6 +20,7 @@ from bot.leaderboards.poster import LeaderboardPoster, adapter_targets
 from bot.render import Rendered, Renderer
 from bot.services.card_cache import CardCache
 from bot.services.card_refresh import CardRefresher
+from bot.services.freshness import FreshScores
 from bot.services.influence import InfluenceService
 from bot.services.linked import LinkedInfluence
 from bot.services.privacy import PrivacyService, PrivacySettings
@@ -92,6 +93,10 @@ class KloutApp:
                               leaderboards=LeaderboardDesk(self.leaderboards))
         self.router: Router = build_router(self.ports)
         self.ingestor = Ingestor(self.store, self.writer)
+        self.freshness = FreshScores(self.rescorer, self.writer.flush, self.store.scores.total,
+                                     clock, delay_s=config.bot.fresh_scores_after_s,
+                                     max_members=config.bot.fresh_scores_max_members)
+        self.store.events.changed.append(self.freshness.changed)
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> KloutApp:
@@ -100,6 +105,7 @@ class KloutApp:
             await self.store.privacy.load()
             await self._stack.enter_async_context(self.writer)
             self._stack.push_async_callback(self.card_refresher.close)
+            self._stack.push_async_callback(self.freshness.close)
         except BaseException:
             await self._stack.aclose()
             raise

@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _config_after_subcommand(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _config_after_subcommand(sub: argparse._SubParsersAction) -> None:
     """`klout-bot run --config FILE` as well as `klout-bot --config FILE run`: each
     subcommand takes --config too; SUPPRESS keeps a value given before it. A subcommand
     with its own --config (`score`) keeps it."""

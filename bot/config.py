@@ -44,6 +44,11 @@ class BotSection:
     # After a rescore, the /klout cards of up to this many members who asked lately are
     # rebuilt in the background, so their next /klout is answered at once (0: never).
     card_refresh_ahead: int = field(default=2_000, metadata=_range(0, 20_000))
+    # A community with new activity is rescored this many seconds after its first
+    # change not yet scored (a burst costs one rescore); 0: only the scheduled rescore.
+    fresh_scores_after_s: float = field(default=1.0, metadata=_range(0.0, 3_600.0))
+    # ... if it has at most this many scored members; bigger ones wait for the schedule.
+    fresh_scores_max_members: int = field(default=100_000, metadata=_range(0, 100_000_000))
 
 
 @dataclass(frozen=True)
