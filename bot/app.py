@@ -72,7 +72,7 @@ class KloutApp:
         lim = config.limits
         self.limiter = CommandLimiter(CooldownRules(
             lim.user_cooldown_s, lim.channel_window_s, lim.channel_max_commands,
-            tuple(lim.platforms)))
+            tuple(lim.platforms), user_burst=lim.user_burst))
         # Running adapters by platform name; the runner (or the console) registers them,
         # and the weekly leaderboard posts through them.
         self.adapters: dict[str, object] = {}

@@ -121,7 +121,9 @@ class PrivacySection:
 
 @dataclass(frozen=True)
 class LimitsSection:
+    # Per person and command: up to user_burst at once, one more every user_cooldown_s.
     user_cooldown_s: float = field(default=3.0, metadata=_range(0.0, 3_600.0))
+    user_burst: int = field(default=2, metadata=_range(1, 100))
     channel_window_s: float = field(default=30.0, metadata=_range(1.0, 3_600.0))
     channel_max_commands: int = field(default=8, metadata=_range(1, 1_000))
     platforms: list[str] = field(default_factory=lambda: ["discord", "twitter"])

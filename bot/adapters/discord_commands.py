@@ -238,6 +238,8 @@ class KloutCommands(commands.Cog):
         request = self.request(message.guild, message.channel.id, message.author,
                                parsed.name, args, targets, is_admin=False)
         reply, rendered = await self.app.handle(request)
+        if reply.quiet:  # a repeat within a cooldown: a public "wait" once is enough
+            return
         await self.reply_to(message, (reply, rendered))
 
     # -- buttons ----------------------------------------------------------------------

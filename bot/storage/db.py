@@ -300,11 +300,26 @@ class Database:
                 yield tx
         finally:
             await conn.execute(f"PRAGMA secure_delete = {previous}")
-        async with self._write_lock:
-            try:
-                await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.Error as exc:  # a busy reader only delays the truncation
-                log.warning("checkpoint after erasing data in %s failed: %s", self.path, exc)
+        # A reader on an older snapshot (a rescore's bulk read) or another checkpoint
+        # (a deferred one) makes the checkpoint report busy and leave the WAL as it is:
+        # try again until it is truncated, letting writers in between.
+        deadline = asyncio.get_running_loop().time() + max(self.busy_timeout_s, 1.0)
+        while True:
+            async with self._write_lock:
+                try:
+                    row = await (await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                                 ).fetchone()
+                except sqlite3.Error as exc:  # a busy reader only delays the truncation
+                    log.warning("checkpoint after erasing data in %s failed: %s", self.path,
+                                exc)
+                    return
+            if row is None or int(row[0]) == 0:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                log.warning("checkpoint after erasing data in %s stayed busy; the WAL keeps "
+                            "old pages until the next checkpoint", self.path)
+                return
+            await asyncio.sleep(0.05)
 
     async def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run a bulk read in a worker thread on a private read-only connection."""
