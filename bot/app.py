@@ -97,6 +97,8 @@ class KloutApp:
                                      clock, delay_s=config.bot.fresh_scores_after_s,
                                      max_members=config.bot.fresh_scores_max_members)
         self.store.events.changed.append(self.freshness.changed)
+        self.cards.rebuilding = lambda cid: (self.freshness.in_background(cid)
+                                             and self.card_refresher.busy(cid))
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> KloutApp:

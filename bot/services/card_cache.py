@@ -33,6 +33,7 @@ from that moment too.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
@@ -42,6 +43,9 @@ from commands.types import Person
 
 DAY = 86_400
 CACHE_SIZE = 20_000
+# A card from a rescore at most this many seconds older than the latest one is still
+# answered while the refresher rebuilds it (see _just_rescored).
+RESCORED_GRACE_S = 3
 _CACHEABLE = frozenset({"scored", "unscored"})
 # (community id, platform, external id, display name): whose card, as asked
 CardKey = tuple[int, str, str, str]
@@ -59,6 +63,10 @@ class CardCache:
         # community id -> (platform, its platform id), for cards built ahead
         self._where: dict[int, tuple[str, str]] = {}
         self.hits = self.misses = self.refreshed = 0
+        # Whether the community's kept cards are being rebuilt after a rescore nobody
+        # asked for (bot/app.py wires the freshness service and the refresher in), so a
+        # card one rescore behind may be answered meanwhile (see _just_rescored).
+        self.rebuilding: Callable[[int], bool] = lambda _community_id: False
 
     def community_changed(self, community_id: int) -> None:
         """Something a card may show changed for a whole community (e.g. its settings)."""
@@ -108,7 +116,8 @@ class CardCache:
         state = await self.store.card_state.get(comm.id, person.platform, person.external_id)
         stamp = (*stamp_mem, *state)
         cached = self._cards.get(key)
-        if cached is not None and cached[0] == stamp:
+        if cached is not None and (cached[0] == stamp or (
+                live and _just_rescored(cached[0], stamp) and self.rebuilding(comm.id))):
             if live:
                 self._cards.move_to_end(key)
                 self.hits += 1
@@ -131,3 +140,19 @@ class CardCache:
     async def board(self, platform: str, community: str, page: int, now: datetime,
                     period: Literal["week", "alltime"]) -> BoardPage:
         return await self.inner.board(platform, community, page, now, period)
+
+
+def _just_rescored(kept: tuple[object, ...], now: tuple[object, ...]) -> bool:
+    """Whether the only change is a rescore a few seconds after the one the kept card
+    shows. Live activity rescores a community every second or two
+    (bot/services/freshness.py); rebuilding every asker's card on their next request
+    after each of them would make a burst of /klout wait ~1 ms per member asking. The
+    card refresher rebuilds them right after such a rescore instead, and while it does,
+    a card at most RESCORED_GRACE_S behind is answered. After a rescore someone asked
+    for (/rescore, the console), or anything else (a new day, a privacy or settings
+    change, a forget marking the community stale, the member's own row), never."""
+    if kept[:3] != now[:3] or kept[5:] != now[5:]:
+        return False
+    was, seen = kept[3], now[3]
+    return (isinstance(was, int) and isinstance(seen, int) and isinstance(now[4], int)
+            and now[4] >= 0 and 0 <= seen - was <= RESCORED_GRACE_S)

@@ -38,24 +38,34 @@ class CardRefresher:
         self.limit = limit
         self.share = share
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._again: set[int] = set()
 
     async def rescored(self, result: RescoreResult) -> None:
-        """A Rescorer listener: start over for this community (a rescore while one
-        runs makes what it built stale anyway)."""
+        """A Rescorer listener: rebuild this community's recent cards. A rescore while a
+        pass runs starts the next pass once this one is done, not a new one at once:
+        with scores following live activity (a rescore every second or two), starting
+        over each time would keep rebuilding the same first cards and never reach the
+        rest, which would then be built cold, on their owners' next request."""
         cid = result.community_id
-        previous = self._tasks.pop(cid, None)
-        if previous is not None:
-            previous.cancel()
-        if self.limit > 0:
-            self._tasks[cid] = asyncio.create_task(self._refresh(cid))
+        if self.limit <= 0:
+            return
+        task = self._tasks.get(cid)
+        if task is not None and not task.done():
+            self._again.add(cid)
+            return
+        self._tasks[cid] = asyncio.create_task(self._refresh(cid))
 
     async def _refresh(self, community_id: int) -> None:
         try:
-            for person in self.cards.recent(community_id, self.limit):
-                started = time.perf_counter()
-                await self.cards.refresh(community_id, person, self.clock.now())
-                spent = time.perf_counter() - started
-                await asyncio.sleep(max(spent * (1 / self.share - 1), MIN_PAUSE_S))
+            while True:
+                self._again.discard(community_id)
+                for person in self.cards.recent(community_id, self.limit):
+                    started = time.perf_counter()
+                    await self.cards.refresh(community_id, person, self.clock.now())
+                    spent = time.perf_counter() - started
+                    await asyncio.sleep(max(spent * (1 / self.share - 1), MIN_PAUSE_S))
+                if community_id not in self._again:
+                    break
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the members' own requests build their cards instead
@@ -64,6 +74,11 @@ class CardRefresher:
         finally:
             if self._tasks.get(community_id) is asyncio.current_task():
                 del self._tasks[community_id]
+
+    def busy(self, community_id: int) -> bool:
+        """Whether cards of this community are being rebuilt now."""
+        task = self._tasks.get(community_id)
+        return task is not None and not task.done()
 
     async def settle(self) -> None:
         """Wait until every refresh under way is done (tests, benchmarks)."""

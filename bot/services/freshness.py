@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -26,6 +27,8 @@ from bot.clock import Clock
 from bot.services.rescore import Rescorer, RescoreResult
 
 log = logging.getLogger(__name__)
+# Set in this service's own tasks, so its Rescorer listener tells its rescores apart.
+_OURS: contextvars.ContextVar[bool] = contextvars.ContextVar("fresh_scores", default=False)
 
 
 class FreshScores:
@@ -43,6 +46,7 @@ class FreshScores:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._size: dict[int, int] = {}  # scored members, as of the last rescore
         self._rescoring: set[int] = set()
+        self._background: set[int] = set()
         self._closed = False
         self.rescores = 0
         # Seconds from a community's first uncovered change to its scores written.
@@ -69,9 +73,19 @@ class FreshScores:
 
     async def rescored(self, result: RescoreResult) -> None:
         """A Rescorer listener: whoever rescored, the size is known now."""
-        self._size[result.community_id] = result.members
+        cid = result.community_id
+        self._size[cid] = result.members
+        if _OURS.get():  # listeners run in the task that rescored
+            self._background.add(cid)
+        else:
+            self._background.discard(cid)
+
+    def in_background(self, community_id: int) -> bool:
+        """Whether the community's latest rescore was this service's, not one asked for."""
+        return community_id in self._background
 
     async def _follow(self, cid: int) -> None:
+        _OURS.set(True)  # this task's own context
         try:
             if cid not in self._size:
                 self._size[cid] = await self.members(cid)
@@ -89,12 +103,16 @@ class FreshScores:
                 self._rescoring.add(cid)
                 try:
                     await self.flush()
-                    await self.rescorer.rescore(cid, self.clock.now().timestamp())
+                    # Nothing to do when another rescore (/rescore, the console's own,
+                    # the schedule) has covered the change meanwhile.
+                    result = await self.rescorer.rescore_if_stale(
+                        cid, self.clock.now().timestamp())
                 finally:
                     self._rescoring.discard(cid)
-                self.rescores += 1
-                self.lags.append(time.monotonic() - since)
-                del self.lags[:-1000]
+                if result is not None:
+                    self.rescores += 1
+                    self.lags.append(time.monotonic() - since)
+                    del self.lags[:-1000]
         except asyncio.CancelledError:
             raise
         except Exception:

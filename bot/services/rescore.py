@@ -52,21 +52,30 @@ class Rescorer:
         lock = self._locks.setdefault(community_id, asyncio.Lock())
         async with lock:
             result = await self._rescore(community_id, now)
+        await self._rescored(result)
+        return result
+
+    async def _rescored(self, result: RescoreResult) -> None:
+        community_id = result.community_id
         for listener in list(self.listeners):
             try:
                 await listener(result)
             except Exception:
                 log.exception("after-rescore step %s failed for community %s",
                               getattr(listener, "__qualname__", listener), community_id)
-        return result
 
     async def rescore_if_stale(self, community_id: int, now: float) -> RescoreResult | None:
-        """Rescore when events arrived since the last run (cheap check)."""
-        seen = await self.store.events.max_id(community_id)
-        state = await self.store.scores.rescore_state(community_id)
-        if state is not None and state[1] >= seen and now - state[0] < DAY:
-            return None
-        return await self.rescore(community_id, now)
+        """Rescore when events arrived since the last run (cheap check). Checked under
+        the lock: a rescore that was running meanwhile may have covered them."""
+        lock = self._locks.setdefault(community_id, asyncio.Lock())
+        async with lock:
+            seen = await self.store.events.max_id(community_id)
+            state = await self.store.scores.rescore_state(community_id)
+            if state is not None and state[1] >= seen and now - state[0] < DAY:
+                return None
+            result = await self._rescore(community_id, now)
+        await self._rescored(result)
+        return result
 
     async def _rescore(self, community_id: int, now: float) -> RescoreResult:
         stages = _Stages()

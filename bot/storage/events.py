@@ -173,6 +173,10 @@ class EventRepository:
                     await fold_inbox(conn)
                     self._inbox_dirty = False
                 cur = await conn.execute(sql, params)
+                if cur.rowcount:
+                    # Fewer events, same highest id: make the next rescore_if_stale run.
+                    await conn.execute("UPDATE rescore_state SET events_seen = -1 "
+                                       "WHERE community_id = ?", (community_id,))
         except BaseException:
             self._inbox_dirty = True
             raise

@@ -102,3 +102,40 @@ async def test_off_when_the_delay_is_zero(tmp_path: Path) -> None:
         assert app.freshness.rescores == 0
         comm = await app.store.communities.ensure(PLATFORM, GUILD)
         assert await app.store.scores.rescore_state(comm.id) is None
+
+
+async def test_kept_cards_answer_while_rebuilt_after_a_background_rescore_only(
+        tmp_path: Path) -> None:
+    clock = FixedClock(T0)
+    async with KloutApp(config(), clock=clock, db_path=tmp_path / "c.db") as app:
+        await app.ingestor.record(replies(clock, "alice", "bob", "cy", "di"))
+        await app.freshness.settle()
+        await app.card_refresher.settle()
+        cards = app.cards
+        kept = await cards.card(PLATFORM, GUILD, person("alice"), clock.now())
+        for who in ("bob", "cy"):  # alice asked first: her card is rebuilt last
+            await cards.card(PLATFORM, GUILD, person(who), clock.now())
+
+        clock.advance(timedelta(seconds=1))
+        await app.ingestor.record(replies(clock, "alice", "ed", "fay"))
+        await app.freshness.settle()
+        assert app.card_refresher.busy(await _cid(app))
+        misses = cards.misses
+        # One rescore behind, while the refresher rebuilds: answered at once, as kept.
+        assert await cards.card(PLATFORM, GUILD, person("alice"), clock.now()) is kept
+        assert cards.misses == misses
+        await app.card_refresher.settle()
+        fresh = await cards.card(PLATFORM, GUILD, person("alice"), clock.now())
+        assert fresh is not kept and fresh.counts_by_kind == {"reply": 5}
+
+        # A rescore someone asked for (/rescore, the console) is shown at once.
+        clock.advance(timedelta(seconds=1))
+        await app.ingestor.record(replies(clock, "alice", "gus"))
+        await app.rescore_community(PLATFORM, GUILD)
+        assert not app.freshness.in_background(await _cid(app))
+        shown = await cards.card(PLATFORM, GUILD, person("alice"), clock.now())
+        assert shown.counts_by_kind == {"reply": 6}
+
+
+async def _cid(app: KloutApp) -> int:
+    return (await app.store.communities.ensure(PLATFORM, GUILD)).id
