@@ -25,6 +25,7 @@ BENCHES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("bench_x_cost.py", (), ()),
     ("bench_leaderboards.py", (), ()),
     ("bench_privacy.py", (), ("--small",)),
+    ("bench_freshness.py", (), ("--sizes", "1000,10000", "--seconds", "8")),
 )
 
 
