@@ -93,7 +93,8 @@ class KloutApp:
                               leaderboards=LeaderboardDesk(self.leaderboards))
         self.router: Router = build_router(self.ports)
         self.ingestor = Ingestor(self.store, self.writer)
-        self.freshness = FreshScores(self.rescorer, self.writer.flush, self.store.scores.total,
+        # The member count a /klout needs too: one count per rescore, shared.
+        self.freshness = FreshScores(self.rescorer, self.writer.flush, self.influence.members,
                                      clock, delay_s=config.bot.fresh_scores_after_s,
                                      max_members=config.bot.fresh_scores_max_members)
         self.store.events.changed.append(self.freshness.changed)
