@@ -46,6 +46,9 @@ CACHE_SIZE = 20_000
 # A card from the rescore just before the latest, and at most this many seconds older,
 # is still answered while the refresher rebuilds it (see _just_rescored).
 RESCORED_GRACE_S = 30
+# ... or from any rescore at most this many seconds before the latest (the refresher may
+# need longer than one rescore to get round every asker).
+RECENT_S = 3
 _CACHEABLE = frozenset({"scored", "unscored"})
 # (community id, platform, external id, display name): whose card, as asked
 CardKey = tuple[int, str, str, str]
@@ -162,12 +165,17 @@ def _just_rescored(kept: tuple[object, ...], now: tuple[object, ...],
     (bot/services/freshness.py); rebuilding every asker's card on their next request
     after each of them would make a burst of /klout wait ~1 ms per member asking. The
     card refresher rebuilds them right after such a rescore instead, and while it does,
-    a card one rescore (and at most RESCORED_GRACE_S) behind is answered. After a
+    a card one rescore (and at most RESCORED_GRACE_S) behind, or any at most RECENT_S
+    behind, is answered. After a
     rescore someone asked for (/rescore, the console), or anything else (a new day, a
     privacy or settings change, a forget marking the community stale, the member's own
     row), never."""
-    if kept[:3] != now[:3] or kept[5:] != now[5:] or (kept[3], kept[4]) != before_latest:
+    if kept[:3] != now[:3] or kept[5:] != now[5:]:
         return False
     was, seen = kept[3], now[3]
-    return (isinstance(was, int) and isinstance(seen, int) and isinstance(now[4], int)
-            and now[4] >= 0 and 0 <= seen - was <= RESCORED_GRACE_S)
+    if not (isinstance(was, int) and isinstance(seen, int) and isinstance(now[4], int)
+            and now[4] >= 0):
+        return False
+    behind = seen - was
+    return 0 <= behind <= RESCORED_GRACE_S and (
+        (kept[3], kept[4]) == before_latest or behind <= RECENT_S)
