@@ -191,6 +191,12 @@ class Database:
                     await conn.execute("BEGIN IMMEDIATE")
                 except sqlite3.Error as exc:
                     raise classify(exc, self.path) from exc
+                except BaseException:
+                    # Cancelled while BEGIN ran on the connection's thread: it may have
+                    # started a transaction that nobody would ever end.
+                    with contextlib.suppress(sqlite3.Error):
+                        await conn.execute("ROLLBACK")
+                    raise
                 try:
                     yield conn
                 except BaseException as exc:
