@@ -26,6 +26,7 @@ BENCHES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("bench_leaderboards.py", (), ()),
     ("bench_privacy.py", (), ("--small",)),
     ("bench_freshness.py", (), ("--sizes", "1000,10000", "--seconds", "8")),
+    ("bench_console_input.py", (), ("--mb", "50")),
 )
 
 

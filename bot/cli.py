@@ -208,6 +208,8 @@ async def _console(config: Config, args: argparse.Namespace) -> int:
     async with KloutApp(config, clock=clock, db_path=db) as app:
         from commands.errors import UserError
 
+        # As `run` does at start: /leaderboard-preview and -post use [[leaderboard]] too.
+        await app.leaderboards.sync_config(config.leaderboard, clock.now())
         try:
             adapter = ConsoleAdapter(app, user=user, community=community)
         except UserError:
@@ -247,16 +249,22 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     from bot.app import KloutApp
-    from bot.runner import run_adapters
+    from bot.runner import ExitCode, run_adapters
 
     async with KloutApp(config, clock=SystemClock(), db_path=args.db) as app:
         try:
-            await run_adapters(app, config.bot.adapters)
+            code = await run_adapters(app, config.bot.adapters)
         except ModuleNotFoundError as exc:
             print(f"klout-bot: adapter not available in this build: {exc.name}",
                   file=sys.stderr)
-            return 2
-    return 0
+            return ExitCode.CONFIG
+        except ConfigError as exc:
+            print(f"klout-bot: config error: {exc}", file=sys.stderr)
+            return ExitCode.CONFIG
+    if code != ExitCode.OK:
+        print(f"klout-bot: stopped with exit code {int(code)} ({code.name.lower()}); "
+              "the log above says which adapter failed and why", file=sys.stderr)
+    return int(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import tomllib
 import types
 import typing
@@ -20,6 +21,7 @@ from scoring.config import BOT_ONLY_KEYS, ScoringConfig, ScoringConfigError, con
 
 ADAPTERS = ("console", "discord", "twitter")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MAX_CONFIG_BYTES = 1 << 20
 class ConfigError(Exception):
     """A configuration problem, phrased for the operator."""
 
@@ -165,11 +167,15 @@ def load_config(path: str | Path | None) -> Config:
         return Config()
     file = str(path)
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as stream:  # bounded: a wrong path may be /dev/zero
+            raw = stream.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(file, "", "file not found (copy config.example.toml to start)") from None
     except OSError as exc:
         raise ConfigError(file, "", f"cannot read file: {exc.strerror}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(file, "", f"larger than {MAX_CONFIG_BYTES // 1024} KiB; is this "
+                          "the config file?")
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -266,6 +272,10 @@ def _scalar(tp: type, value: Any, file: str, key: str, meta: Any) -> Any:
         ok = isinstance(value, tp)
     if not ok:
         raise ConfigError(file, key, f"expected {tp.__name__}, got {_type_name(value)}")
+    # TOML allows nan and inf; every comparison with nan is false, so the range check
+    # below would let it through (a nan cooldown is no cooldown at all).
+    if tp is float and not math.isfinite(value):
+        raise ConfigError(file, key, f"must be a finite number, got {value}")
     lo, hi = meta.get("min"), meta.get("max")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise ConfigError(file, key, f"{value} is out of range ({lo}..{hi})")

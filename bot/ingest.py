@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from bot.storage import EventRow, EventWriter, Storage
 from bot.storage.accounts import AccountUpsert
+from bot.storage.poison import store_isolating
 from commands.types import Person
 from scoring.kinds import Kind
 
@@ -113,6 +114,14 @@ class Ingestor:
         await self.resolve_deferred()
         return count
 
+    async def rows_now(self, activities: list[Activity]) -> list[EventRow]:
+        """Store the accounts and members of these activities now and return their event
+        rows, without queuing them: the caller writes them itself, in one transaction,
+        so it can tell its user truly whether they were stored (a write that fails here
+        or there leaves nothing queued to land later). Blocked activities are dropped."""
+        await self.store.privacy.ensure_loaded()
+        return await self._rows_for(activities)
+
     def community_id(self, platform: str, community: str) -> int | None:
         """The stored id of a community this ingestor has already seen."""
         return self._communities.get((platform, community))
@@ -186,15 +195,15 @@ class Ingestor:
 
     async def resolve_deferred(self) -> None:
         """Store the new communities, accounts and member names of deferred activities in
-        bulk, then queue their rows. On failure the activities stay deferred for a retry."""
+        bulk, then queue their rows. On failure the activities stay deferred for a retry;
+        one that can never be stored is dropped and logged (bot/storage/poison.py)."""
         batch, self._deferred = self._deferred, []
         if not batch:
             return
-        try:
-            await self._resolve(batch)
-        except BaseException:
-            self._deferred[:0] = batch
-            raise
+        await store_isolating(batch, self._resolve, what="activity", requeue=self._requeue)
+
+    def _requeue(self, activities: list[Activity]) -> None:
+        self._deferred[:0] = activities
 
     def _blocked(self, act: Activity) -> bool:
         blocks = self.store.privacy.blocks
@@ -216,11 +225,16 @@ class Ingestor:
             self._consent_version = gate.consent_version
 
     async def _resolve(self, batch: list[Activity]) -> None:
+        rows = await self._rows_for(batch)
+        if rows:
+            self.writer.submit(rows)
+
+    async def _rows_for(self, batch: list[Activity]) -> list[EventRow]:
         await self.store.privacy.ensure_loaded()
         self._sync_privacy()
         batch = [act for act in batch if not self._blocked(act)]
         if not batch:
-            return
+            return []
         for key in {(a.platform, a.community) for a in batch} - self._communities.keys():
             community = await self.store.communities.ensure(*key)
             self._communities[key] = community.id
@@ -291,7 +305,7 @@ class Ingestor:
                 self._communities[(act.platform, act.community)], int(act.kind),
                 accounts[(act.actor.platform, act.actor.external_id)][0], target_id,
                 int(act.when.timestamp()), act.channel, act.source, act.weight))
-        self.writer.submit(rows)
+        return rows
 
 
 def _epoch_seconds(when: datetime) -> int:

@@ -46,6 +46,10 @@ class Footprint:
     accounts: int = 0
     communities: int = 0
     other: dict[str, int] = field(default_factory=dict)
+    # After a delete: the rows are gone, but old copies of their pages are still in the
+    # database file or its WAL because another connection reads an older snapshot; the
+    # bot overwrites them once it ends (retrying in the background, and at each start).
+    purge_pending: bool = False
 
     @property
     def total(self) -> int:

@@ -206,7 +206,8 @@ def config_from_table(table: Mapping[str, Any], source: str = "<config>") -> Sco
             want_int = _SCALAR_KEYS[key] in ("int", int)
             ok = _is_int(value) if want_int else _is_number(value)
             if not ok:
-                problems.append(f"{where}: expected {'an integer' if want_int else 'a number'}")
+                problems.append(f"{where}: expected {'an integer' if want_int else 'a number'}"
+                                f"{_not_finite(value)}")
             else:
                 values[key] = value if want_int else float(value)
         else:
@@ -233,7 +234,7 @@ def _weights_from(value: Any, where: str, problems: list[str]) -> dict[Kind, flo
             problems.append(f"{where}.{name}: {exc}")
             continue
         if not _is_number(w):
-            problems.append(f"{where}.{name}: expected a number")
+            problems.append(f"{where}.{name}: expected a number{_not_finite(w)}")
             continue
         weights[kind] = float(w)
     return weights
@@ -258,6 +259,11 @@ def _is_int(value: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and _finite(value)
+
+
+def _not_finite(value: Any) -> str:
+    """Why a float was refused, when TOML's nan or inf is the reason."""
+    return f" (finite, not {value})" if isinstance(value, float) and not _finite(value) else ""
 
 
 def _finite(value: Any) -> bool:

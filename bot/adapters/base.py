@@ -16,6 +16,16 @@ class DeliveryError(Exception):
         self.retryable = retryable
 
 
+class AdapterFailed(Exception):
+    """An adapter cannot go on (rejected credentials, an API host it cannot reach), said
+    for the operator. `credentials` is true when only new credentials can help, so
+    `klout-bot run` exits with a code a service manager can tell from a crash."""
+
+    def __init__(self, message: str, *, credentials: bool = False) -> None:
+        super().__init__(message)
+        self.credentials = credentials
+
+
 @runtime_checkable
 class Adapter(Protocol):
     """A platform connection: receive until closed, send replies, close.

@@ -8,20 +8,24 @@ drive it with `exec_line` and read the reply text back.
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import os
 import re
 import sys
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from bot.adapters.line_input import read_lines
+from bot.adapters.text_edge import clean_text
 from bot.app import KloutApp
 from bot.ingest import Activity
 from bot.leaderboards.target import PostRef
 from bot.services.linking import StaticXVerifier
+from bot.storage import StorageError
+from bot.storage.events import NEW_POST
 from commands.errors import UserError
-from commands.parse import clean, parse
+from commands.parse import MAX_INPUT, clean, parse
 from commands.types import Person, Reply, Request
 from scoring.kinds import Kind
 
@@ -29,6 +33,13 @@ log = logging.getLogger(__name__)
 PLATFORM = "console"
 _NAME = re.compile(r"^[\w.\-]{1,32}$", re.UNICODE)
 _REF = re.compile(r"^#?(\d{1,18})$")
+# A line longer than this many bytes is no command (MAX_INPUT characters of up to four
+# bytes each): it is skipped without being read into memory.
+LINE_LIMIT_BYTES = 4 * MAX_INPUT
+_EOF = object()
+FORGOTTEN = "privacy_forgotten"
+# What bot.services.privacy names an export: klout-export-console-20261123.json[.gz]
+_EXPORT_NAME = r"klout-export-console-\d{8}\.json(\.gz)?"
 
 
 class ConsoleAdapter:
@@ -53,16 +64,23 @@ class ConsoleAdapter:
     # -- Adapter protocol -------------------------------------------------
     async def run(self) -> None:
         self._write(self._ack("banner", community=self.community, user=self.user))
-        while not self._closed:
-            if self.prompt:
-                self.stdout.write(f"{self.user}> ")
-                self.stdout.flush()
-            line = await asyncio.to_thread(self.stdin.readline)
-            if not line:  # EOF: the pipe is done
-                break
-            out = await self.exec_line(line.rstrip("\n"))
-            if out:
-                self._write(out)
+        lines = read_lines(self.stdin, LINE_LIMIT_BYTES)
+        try:
+            while not self._closed:
+                if self.prompt:
+                    self.stdout.write(f"{self.user}> ")
+                    self.stdout.flush()
+                line = await anext(lines, _EOF)
+                if isinstance(line, str):
+                    out = await self.exec_line(line)
+                elif line is None:  # longer than any command: skipped unread
+                    out = self._refusal(UserError("too_long", limit=MAX_INPUT))
+                else:  # the pipe is done
+                    break
+                if out:
+                    self._write(out)
+        finally:
+            await lines.aclose()
         await self.app.writer.flush()
 
     async def send(self, destination: str, reply: Reply) -> str | None:
@@ -88,10 +106,9 @@ class ConsoleAdapter:
     async def exec_line(self, line: str) -> str:
         """Handle one input line; returns what the console prints (may be empty)."""
         try:
-            return await self._exec(line)
+            return await self._exec(clean_text(line))
         except UserError as exc:
-            rendered = self.app.renderer.render(Reply(exc.template, exc.context), PLATFORM)
-            return rendered.text
+            return self._refusal(exc)
         except Exception as exc:  # the console never dies on one bad line
             template = getattr(exc, "reply_template", "errors/internal")
             if template == "errors/internal":
@@ -100,9 +117,12 @@ class ConsoleAdapter:
                 log.error("console line failed: %s", exc)
             return self.app.renderer.render(Reply(template), PLATFORM).text
 
+    def _refusal(self, exc: UserError) -> str:
+        return self.app.renderer.render(Reply(exc.template, exc.context), PLATFORM).text
+
     async def _exec(self, line: str) -> str:
-        if len(line) > 2_000:
-            raise UserError("too_long", limit=2_000)
+        if len(line) > MAX_INPUT:
+            raise UserError("too_long", limit=MAX_INPUT)
         text = clean(line).strip()
         if not text:
             return ""
@@ -146,16 +166,42 @@ class ConsoleAdapter:
         for attachment in reply.attachments:
             path = self._save(attachment.filename, attachment.data)
             out += "\n" + self._ack("saved", path=str(path))
+        if reply.template == FORGOTTEN:
+            # The exports this console wrote hold what was just deleted.
+            for path in self._remove_exports():
+                out += "\n" + self._ack("export_removed", path=str(path))
         return out
 
-    def _save(self, filename: str, data: bytes) -> Path:
-        """Attachments (data exports) go next to the database, named after the user."""
-        folder = Path(self.app.db_path).expanduser().resolve().parent
+    def _exports_folder(self) -> Path:
         if self.app.db_path == ":memory:":
-            folder = Path.cwd()
-        path = folder / f"{self.user}-{Path(filename).name}"
-        path.write_bytes(data)
+            return Path.cwd()
+        return Path(self.app.db_path).expanduser().resolve().parent
+
+    def _export_prefix(self) -> str:
+        # The account id (names are case-insensitive), so /as Ana and /as ana share files.
+        return f"{self._person(self.user).external_id}-"
+
+    def _save(self, filename: str, data: bytes) -> Path:
+        """Attachments (data exports) go next to the database, named after the user,
+        readable by the file's owner only: they hold names and linked handles."""
+        path = self._exports_folder() / f"{self._export_prefix()}{Path(filename).name}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), 0o600)  # an older export may have been 0644
+            out.write(data)
         return path
+
+    def _remove_exports(self) -> list[Path]:
+        """Delete the exports `_save` wrote for the current user (by their exact name
+        pattern, so another user's files never match). Case-blind: older versions named
+        the file after the name as typed (`Ana-...`)."""
+        pattern = re.compile(re.escape(self._export_prefix()) + _EXPORT_NAME, re.IGNORECASE)
+        removed = []
+        for path in sorted(self._exports_folder().iterdir()):
+            if pattern.fullmatch(path.name) and path.is_file():
+                path.unlink()
+                removed.append(path)
+        return removed
 
     def _set_x_bio(self, rest: str) -> str:
         handle, _, bio = rest.strip().partition(" ")
@@ -170,17 +216,17 @@ class ConsoleAdapter:
     async def _post(self, text: str) -> str:
         """A message, plus one mention event per @name in it. The text is not stored."""
         names = [m.lstrip("@") for m in re.findall(r"@[\w.\-]{1,32}", text)]
-        source = await self._next_source()
         me = self._person(self.user)
         now = self.app.clock.now()
         acts = [Activity(PLATFORM, self.community, me, Kind.MESSAGE, now, None,
-                         "console", source)]
+                         "console", NEW_POST)]
         acts += [Activity(PLATFORM, self.community, me, Kind.MENTION, now,
-                          self._person(_valid_name(n)), "console", source)
+                          self._person(_valid_name(n)), "console", NEW_POST)
                  for n in dict.fromkeys(names) if n.lower() != self.app.config.bot.name.lower()]
-        await self.app.ingestor.record(acts)
-        await self.app.writer.flush()
-        return self._ack("posted", id=source, names=names)
+        stored, number = await self._store(acts)
+        if not stored:
+            return self._ack("not_recorded")
+        return self._ack("posted", id=number, names=names)
 
     async def _act(self, rest: str, kind: Kind, verb: str) -> str:
         ref = rest.strip().partition(" ")[0]
@@ -198,15 +244,29 @@ class ConsoleAdapter:
         now = self.app.clock.now()
         acts = [Activity(PLATFORM, self.community, me, kind, now,
                          self._person(author.external_id), "console", match.group(1))]
-        source = ""
         if kind is Kind.REPLY:
-            source = await self._next_source()
             acts.append(Activity(PLATFORM, self.community, me, Kind.MESSAGE, now, None,
-                                 "console", source))
-        await self.app.ingestor.record(acts)
-        await self.app.writer.flush()
+                                 "console", NEW_POST))
+        stored, number = await self._store(acts)
+        if not stored:
+            return self._ack("not_recorded")
         what = "replied" if kind is Kind.REPLY else "reacted"
-        return self._ack(what, author=author.label, ref=match.group(1), id=source)
+        return self._ack(what, author=author.label, ref=match.group(1), id=number or "")
+
+    async def _store(self, acts: list[Activity]) -> tuple[bool, int | None]:
+        """Store one action now, all of it or (raising) none of it, so the reply is
+        true either way: a failed write leaves nothing behind to land later, when the
+        user has already been told to try again. Returns whether anything was stored
+        (consent may drop it all) and the new post's number, if it made one."""
+        rows = await self.app.ingestor.rows_now(acts)
+        if not rows:
+            return False, None
+        number = await self.app.store.events.append_now(rows, "console")
+        try:
+            await self.app.writer.flush()  # fold, so replies and scores see it at once
+        except StorageError as exc:  # stored all the same: the inbox is durable
+            log.warning("console: stored, but could not fold the event inbox yet: %s", exc)
+        return True, number
 
     async def _resolve(self, names: tuple[str, ...]
                        ) -> tuple[tuple[Person, ...], tuple[str, ...]]:
@@ -218,11 +278,6 @@ class ConsoleAdapter:
             else:
                 found.append(Person(PLATFORM, account.external_id, account.label))
         return tuple(found), tuple(missing)
-
-    async def _next_source(self) -> str:
-        comm = await self.app.store.communities.ensure(PLATFORM, self.community)
-        await self.app.writer.flush()
-        return str(await self.app.store.events.last_post_number(comm.id, "console") + 1)
 
     def _ack(self, what: str, **context: object) -> str:
         return self.app.renderer.render_name("ack", PLATFORM, {"what": what, **context}).text

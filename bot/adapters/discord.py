@@ -24,11 +24,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
 import discord
 from discord.ext import commands
 
 from bot.adapters import discord_turns
-from bot.adapters.base import DeliveryError
+from bot.adapters.base import AdapterFailed, DeliveryError
 from bot.adapters.discord_backfill import Backfill
 from bot.adapters.discord_commands import KloutCommands
 from bot.adapters.discord_endpoints import apply_endpoints
@@ -36,6 +37,7 @@ from bot.adapters.discord_events import INGESTED_EVENTS, GatewayEvents
 from bot.adapters.discord_ingest import PLATFORM
 from bot.adapters.discord_reply import NO_PINGS, PageButton, describe_http_error, message_kwargs
 from bot.adapters.discord_roles import TierRoles
+from bot.adapters.text_edge import clean_text
 from bot.app import KloutApp
 from bot.config import ConfigError
 from bot.leaderboards.target import PostRef
@@ -104,10 +106,23 @@ class DiscordAdapter:
 
     # -- Adapter protocol -------------------------------------------------------------
     async def run(self) -> None:
-        apply_endpoints(self.app.config.discord.api_base, self.app.config.discord.gateway_url)
+        cfg = self.app.config.discord
+        apply_endpoints(cfg.api_base, cfg.gateway_url)
         try:
             async with self.client:
                 await self.client.start(self._token)
+        except discord.LoginFailure as exc:
+            raise AdapterFailed(f"Discord rejected the token; check DISCORD_TOKEN ({exc})",
+                                credentials=True) from exc
+        except discord.PrivilegedIntentsRequired as exc:
+            raise AdapterFailed(f"Discord refused the bot's intents: {exc}") from exc
+        except discord.ConnectionClosed as exc:  # a close code discord.py cannot resume
+            raise AdapterFailed(f"Discord closed the gateway: {exc}",
+                                credentials=exc.code == 4004) from exc
+        except (aiohttp.ClientError, OSError, discord.GatewayNotFound) as exc:
+            # discord.py retries a lost gateway by itself; this is the login, at start.
+            raise AdapterFailed(f"cannot reach Discord at {cfg.api_base}: "
+                                f"{type(exc).__name__}: {exc}") from exc
         finally:
             await self._stop_work()
 
@@ -263,14 +278,16 @@ class DiscordAdapter:
 
     async def _guild_available(self, guild: discord.Guild) -> None:
         # Communities carry the server's name, and the ingestion path finds them by id.
-        community = await self.app.store.communities.ensure(PLATFORM, str(guild.id), guild.name)
+        community = await self.app.store.communities.ensure(PLATFORM, str(guild.id),
+                                                            clean_text(guild.name))
         self._guild_of[community.id] = guild.id
         await self.backfill.start_if_due(guild)
 
     async def _guild_join(self, guild: discord.Guild) -> None:
-        community = await self.app.store.communities.ensure(PLATFORM, str(guild.id), guild.name)
+        name = clean_text(guild.name)
+        community = await self.app.store.communities.ensure(PLATFORM, str(guild.id), name)
         self._guild_of[community.id] = guild.id
-        log.info("joined guild %s (%s)", guild.id, guild.name)
+        log.info("joined guild %s (%s)", guild.id, name)
         self.backfill.start(guild)
 
     async def _after_rescore(self, result: RescoreResult) -> None:

@@ -29,6 +29,7 @@ import discord
 
 from bot.adapters.discord_ingest import PLATFORM, time_snowflake
 from bot.adapters.discord_reply import NO_PINGS, describe_http_error, embed_for
+from bot.adapters.text_edge import clean_text
 from bot.storage.backfill import ChannelProgress
 
 if TYPE_CHECKING:
@@ -138,7 +139,7 @@ class Backfill:
                  status.channels, self.days)
         try:
             community = await self.app.store.communities.ensure(PLATFORM, str(guild.id),
-                                                                guild.name)
+                                                                clean_text(guild.name))
             done = await self.app.store.backfill.progress(community.id)
             for channel in channels[0]:
                 try:

@@ -17,6 +17,7 @@ from discord.ext import commands
 
 from bot.adapters.discord_ingest import snowflake_seconds
 from bot.adapters.discord_reply import NO_PINGS, describe_http_error, files_of, message_kwargs
+from bot.adapters.text_edge import clean_optional, clean_text
 from bot.render import Rendered
 from commands.errors import UserError
 from commands.parse import parse
@@ -38,7 +39,8 @@ WEEKDAY_CHOICES = [app_commands.Choice(name=d, value=d[:3].lower()) for d in (
 
 def person_of(user: discord.abc.User) -> Person:
     """Member.display_name is the server nickname, else the global name, else the username."""
-    return Person(PLATFORM, str(user.id), user.display_name, handle=user.name, is_bot=user.bot,
+    return Person(PLATFORM, str(user.id), clean_text(user.display_name),
+                  handle=clean_text(user.name), is_bot=user.bot,
                   created_at=snowflake_seconds(user.id))
 
 
@@ -222,7 +224,7 @@ class KloutCommands(commands.Cog):
         try:
             # Without the message_content intent, Discord still sends the text of messages
             # that mention the bot. "<@id>" tokens are how the bot and targets appear.
-            parsed = parse(message.content, str(me.id))
+            parsed = parse(clean_text(message.content), str(me.id))
         except UserError as exc:
             await self.reply_to(message, self.refusal(exc.key, **exc.context))
             return
@@ -282,9 +284,10 @@ class KloutCommands(commands.Cog):
                 targets: tuple[discord.abc.User, ...], *, is_admin: bool) -> Request:
         return Request(
             platform=PLATFORM, community=str(guild.id), author=person_of(author),
-            command=command, args=args, targets=tuple(person_of(t) for t in targets),
+            command=command, args=tuple(clean_text(a) for a in args),
+            targets=tuple(person_of(t) for t in targets),
             now=self.app.clock.now(), channel=None if channel_id is None else str(channel_id),
-            community_name=getattr(guild, "name", None), is_admin=is_admin)
+            community_name=clean_optional(getattr(guild, "name", None)), is_admin=is_admin)
 
     async def answer(self, interaction: discord.Interaction[Any], command: str,
                      args: tuple[str, ...] = (),

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.adapters.text_edge import clean_optional, clean_text
 from bot.ingest import Activity
 from bot.storage.guild_settings import GuildSettings
 from commands.types import Person
@@ -63,8 +64,8 @@ def time_snowflake(when: datetime) -> int:
 def display_name(user: JSON, member: JSON | None) -> str:
     """What the server shows: nickname, else global display name, else username."""
     if member and member.get("nick"):
-        return str(member["nick"])
-    return str(user.get("global_name") or user.get("username") or user.get("id"))
+        return clean_text(str(member["nick"]))
+    return clean_text(str(user.get("global_name") or user.get("username") or user.get("id")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,7 @@ class GatewayTranslator:
                 self._people.clear()
             # The id says when the account was created: tenure evidence for scoring.
             found = Person(PLATFORM, uid, display_name(user, member),
-                           handle=user.get("username"), is_bot=bot,
+                           handle=clean_optional(user.get("username")), is_bot=bot,
                            created_at=snowflake_seconds(uid))
             self._people[key] = found
             if bot:
@@ -130,7 +131,7 @@ class GatewayTranslator:
         if found is None:
             if len(self._people) >= _PERSON_CACHE_LIMIT:
                 self._people.clear()
-            found = Person(PLATFORM, user_id, "", handle=handle,
+            found = Person(PLATFORM, user_id, "", handle=clean_optional(handle),
                            created_at=snowflake_seconds(user_id))
             self._people[key] = found
         return found

@@ -34,6 +34,7 @@ from typing import Any
 import tweepy
 import tweepy.asynchronous
 
+from bot.adapters.base import AdapterFailed
 from bot.adapters.x_api import BATCH_MAX, PostOutcomeUnknown, Sleep, XApi, XUnavailable
 from bot.adapters.x_mentions import (
     COMMUNITY,
@@ -85,6 +86,7 @@ class PollReport:
     skipped: int = 0
     settled: int = 0
     paused: bool = False
+    unreachable: str = ""  # why X could not be reached this poll, if it could not
 
 
 class XPorts:
@@ -149,12 +151,27 @@ class TwitterAdapter:
     async def run(self) -> None:
         while not self._closed.is_set():
             try:
-                await self.poll_once()
-            except tweepy.Unauthorized:
-                log.error("X rejected the credentials (401); check the X_* variables")
-                raise
+                report = await self.poll_once()
+            except tweepy.Unauthorized as exc:
+                raise AdapterFailed("X rejected the credentials (401); check the X_* "
+                                    "variables", credentials=True) from exc
+            except tweepy.Forbidden as exc:
+                if self._started:
+                    log.exception("X poll failed; trying again next interval")
+                else:  # 403 on who-am-I: the keys are not a user's (app-only, no access)
+                    raise AdapterFailed(f"X refused the credentials (403): {exc}; check the "
+                                        "X_ACCESS_TOKEN variables", credentials=True) from exc
             except Exception:
+                if not self._started:
+                    raise  # never connected: a bug at start, not a passing outage
                 log.exception("X poll failed; trying again next interval")
+            else:
+                if report.unreachable and not self._started:
+                    # A wrong [twitter] api_base or no route to X: said now, not retried
+                    # quietly forever (an outage once connected is retried each interval).
+                    raise AdapterFailed(f"cannot reach X at "
+                                        f"{self.app.config.twitter.api_base}: "
+                                        f"{report.unreachable}")
             await self._sleep(self.poll_interval_s)
 
     async def send(self, destination: str, reply: Reply) -> str | None:
@@ -238,6 +255,7 @@ class TwitterAdapter:
             report.paused = True
         except XUnavailable as exc:
             log.warning("X unavailable: %s", exc)
+            report.unreachable = str(exc) or type(exc).__name__
         return report
 
     def _pause(self, exc: BudgetExceeded) -> None:

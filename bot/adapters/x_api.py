@@ -31,6 +31,7 @@ import aiohttp
 import tweepy
 import tweepy.asynchronous
 
+from bot.adapters.text_edge import clean_json
 from bot.adapters.x_spend import PRICES, BudgetExceeded, SpendTracker
 from bot.adapters.x_transport import problem_body, problem_types, rate_limit_from_headers
 from bot.clock import Clock
@@ -73,8 +74,9 @@ class Page:
 
 
 def _as_dict(item: Any) -> dict[str, Any]:
+    # The one place X's JSON enters: its strings are cleaned here (text_edge).
     raw = getattr(item, "data", item)
-    return dict(raw) if isinstance(raw, dict) else {}
+    return clean_json(dict(raw)) if isinstance(raw, dict) else {}
 
 
 def _page(response: tweepy.Response) -> Page:
@@ -82,7 +84,7 @@ def _page(response: tweepy.Response) -> Page:
     items = data if isinstance(data, list) else ([data] if data is not None else [])
     includes = response.includes or {}
     return Page([_as_dict(d) for d in items], [_as_dict(u) for u in includes.get("users", [])],
-                list(response.errors or []), dict(response.meta or {}))
+                clean_json(list(response.errors or [])), clean_json(dict(response.meta or {})))
 
 
 def mention_ids(post: dict[str, Any]) -> set[str]:
@@ -121,6 +123,7 @@ class XApi:
                         f"X usage cap reached ({body.get('detail', 'usage capped')})",
                         self.clock.now() + USAGE_CAP_RECHECK) from exc
                 wait = self._reset_wait(exc, attempt)
+                cause = "rate limited (429)"
                 log.warning("X rate limit on %s; retrying in %.1fs", what, wait)
             except tweepy.HTTPException as exc:
                 status = getattr(exc.response, "status", None)
@@ -132,15 +135,17 @@ class XApi:
                 if not idempotent:
                     raise PostOutcomeUnknown(f"{what}: X answered {status}") from exc
                 wait = self._backoff(attempt)
+                cause = f"X answered {status}"
                 log.warning("X %s on %s; retrying in %.1fs", status, what, wait)
             except _TRANSIENT as exc:
                 if not idempotent:
                     raise PostOutcomeUnknown(f"{what}: {type(exc).__name__}") from exc
                 wait = self._backoff(attempt)
+                cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 log.warning("X %s on %s; retrying in %.1fs", type(exc).__name__, what, wait)
             attempt += 1
             if attempt > self.max_retries:
-                raise XUnavailable(f"{what} failed {attempt} times; giving up for now")
+                raise XUnavailable(f"{what} failed {attempt} times ({cause}); giving up for now")
             await self.sleep(wait)
 
     def _backoff(self, attempt: int) -> float:

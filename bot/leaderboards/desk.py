@@ -17,9 +17,14 @@ class LeaderboardDesk:
     def __init__(self, poster: LeaderboardPoster) -> None:
         self.poster = poster
 
-    async def destination_for(self, platform: str, community: str,
-                              channel: str | None) -> Destination | None:
-        """This channel's weekly post, else the community's first one."""
+    async def destination_for(self, platform: str, community: str, channel: str | None,
+                              now: datetime) -> Destination | None:
+        """This channel's weekly post, else the community's first one.
+
+        The schedules admins set (/kloutadmin schedule) are mirrored first, as `run`'s
+        scheduler does every minute: the console outside `run` has no scheduler, and on
+        Discord an admin who has just set a schedule previews it before the next sweep."""
+        await self.poster.sync_settings(now)
         found = await self.poster.store.leaderboards.for_community(platform, community)
         for dest in found:
             if dest.destination == channel:
@@ -28,7 +33,7 @@ class LeaderboardDesk:
 
     async def preview(self, platform: str, community: str, channel: str | None,
                       now: datetime) -> PostPreview:
-        dest = await self.destination_for(platform, community, channel)
+        dest = await self.destination_for(platform, community, channel, now)
         scheduled = dest is not None
         if dest is None:  # what the default schedule would post here
             dest = Destination(0, platform, community, channel or "", DEFAULT_WEEKDAY,
@@ -45,7 +50,7 @@ class LeaderboardDesk:
 
     async def post_now(self, platform: str, community: str, channel: str | None,
                        now: datetime) -> PostResult | None:
-        dest = await self.destination_for(platform, community, channel)
+        dest = await self.destination_for(platform, community, channel, now)
         if dest is None:
             return None
         outcome = await self.poster.post_now(dest, now)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from importlib import resources
@@ -20,12 +22,22 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from bot.storage.errors import StorageError, classify
+from bot.storage.errors import StorageError, classify, damaged
 from bot.storage.reads import Read
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 APP_ID = 0x4B4C4F55  # "KLOU": marks the file as ours, so we never migrate a stranger's DB.
+# After an erase, the WAL still holds the old pages and the database file has not got
+# the zeroed ones yet until a TRUNCATE checkpoint succeeds, and a connection that holds an
+# older read snapshot (another process reading) makes it fail. A forget retries this long
+# (about 2 s in all) before it answers; then a background task goes on.
+PURGE_RETRY_S = (0.05, 0.1, 0.2, 0.4, 0.8)
+PURGE_BACKGROUND_S = (1.0, 2.0, 5.0, 10.0, 30.0)  # the last one repeats
+PURGE_TRY_BUSY_MS = 100  # how long one try waits for readers (under the write lock)
+# Up to this size (file and WAL) the check at open is the full integrity_check: about
+# 50 ms per MB warm, so at most ~0.8 s; beyond it, quick_check (~2 ms per MB).
+FULL_CHECK_MAX_BYTES = 16 * 2**20
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -56,6 +68,10 @@ class Database:
         self._autocheckpoint: int | None = None  # the connection's own setting
         self._checkpoint_task: asyncio.Task[None] | None = None
         self._checkpoint_wanted = False
+        # Set while erased data may still be in the file (see `purge_pending`).
+        self._purge_task: asyncio.Task[None] | None = None
+        self._purged = asyncio.Event()
+        self._purged.set()
 
     async def __aenter__(self) -> Database:
         await self.open()
@@ -66,10 +82,16 @@ class Database:
 
     async def open(self) -> None:
         _check_folder(self.path)
+        _check_not_empty(self.path)
+        if not self.read_only:
+            _check_not_on_read_only_mount(self.path)
         try:
             self._writer = await self._connect()
+            await self._check_integrity(self._writer)
             if not self.read_only:
                 await self._prepare_writer(self._writer)
+                await self._check_writable(self._writer)
+                await self._finish_earlier_purge()
             self._reader = await self._connect()
         except sqlite3.Error as exc:
             await self.close()
@@ -93,6 +115,47 @@ class Database:
             await conn.close()
             raise
         return conn
+
+    async def _check_integrity(self, conn: aiosqlite.Connection) -> None:
+        """Refuse a damaged file before anything is read from it or written to it: a
+        bot that answered from broken pages would answer wrongly, and writing to them
+        spreads the damage. Files up to FULL_CHECK_MAX_BYTES get the full
+        integrity_check, which also matches every index to its table (a flipped bit in
+        an index page passes quick_check); larger ones the quick_check, which reads
+        every page once but costs about a twentieth (bench/bench_open.py: 1.5 GB, 1M
+        members, 3 s warm against 73 s)."""
+        if self.path == ":memory:":
+            return
+        full = _stored_bytes(self.path) <= FULL_CHECK_MAX_BYTES
+        pragma = "integrity_check(5)" if full else "quick_check(5)"
+        try:
+            found = [str(r[0]) for r in await (await conn.execute(f"PRAGMA {pragma}")).fetchall()]
+        except sqlite3.Error as exc:
+            raise classify(exc, self.path) from exc
+        except UnicodeDecodeError as exc:  # the report quotes broken text
+            raise damaged(self.path, f"{pragma.partition('(')[0]} failed") from exc
+        if found != ["ok"]:
+            raise damaged(self.path, "; ".join(found))
+
+    async def _check_writable(self, conn: aiosqlite.Connection) -> None:
+        """A file the bot can read but not write (read-only mount, immutable file) would
+        fail every command one by one; say so at start instead."""
+        if self.path == ":memory:":
+            return
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Rewrites the header's own value: a real write, rolled back.
+                await conn.execute(f"PRAGMA application_id = {APP_ID}")
+            finally:
+                await conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            error = classify(exc, self.path)
+            if error.reason == "locked":
+                return  # someone else is writing: it is writable; the lock may pass
+            if error.reason == "readonly":
+                raise read_only_error(self.path) from exc
+            raise error from exc
 
     async def _prepare_writer(self, conn: aiosqlite.Connection) -> None:
         # Reading the header first turns "file is not a database" into a clear error
@@ -148,6 +211,7 @@ class Database:
 
     async def close(self) -> None:
         await self.settle()
+        await self._last_purge_try()
         for conn in (self._reader, self._writer):
             if conn is not None:
                 with contextlib.suppress(Exception):
@@ -306,26 +370,113 @@ class Database:
                 yield tx
         finally:
             await conn.execute(f"PRAGMA secure_delete = {previous}")
-        # A reader on an older snapshot (a rescore's bulk read) or another checkpoint
-        # (a deferred one) makes the checkpoint report busy and leave the WAL as it is:
-        # try again until it is truncated, letting writers in between.
-        deadline = asyncio.get_running_loop().time() + max(self.busy_timeout_s, 1.0)
-        while True:
+        await self._purge_old_copies()
+
+    @property
+    def purge_pending(self) -> bool:
+        """True while erased data may still be readable in the database file or its WAL
+        (another connection holds an older read snapshot); a background task finishes
+        the purge as soon as it ends, and the next open does if the bot stops first."""
+        return not self._purged.is_set()
+
+    async def purge_finished(self) -> None:
+        """Wait until the background checkpoint has run: no erased data is left in any
+        file, and a WAL found at open is checkpointed (at once when neither waits)."""
+        while (task := self._purge_task) is not None:
+            await asyncio.wait({task})
+
+    async def _purge_old_copies(self) -> None:
+        """Checkpoint the erase into the database file and empty the WAL, retrying for
+        about two seconds; after that a background task keeps trying."""
+        if self.path == ":memory:":
+            return
+        for delay in (0.0, *PURGE_RETRY_S):
+            if delay:
+                await asyncio.sleep(delay)
             async with self._write_lock:
-                try:
-                    row = await (await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                                 ).fetchone()
-                except sqlite3.Error as exc:  # a busy reader only delays the truncation
-                    log.warning("checkpoint after erasing data in %s failed: %s", self.path,
-                                exc)
+                if await self._truncate_wal(PURGE_TRY_BUSY_MS):
+                    self._purge_done()
                     return
-            if row is None or int(row[0]) == 0:
+        if self._purge_task is None:
+            log.warning("erased data is still in %s or its WAL: another connection holds an "
+                        "older read snapshot; retrying until it ends", self.path)
+        self._purged.clear()
+        self._start_background_purge()
+
+    def _start_background_purge(self) -> None:
+        if self._purge_task is None:
+            self._purge_task = asyncio.create_task(self._purge_in_background(),
+                                                   name="erase-purge")
+
+    async def _purge_in_background(self) -> None:
+        delays = itertools.chain(PURGE_BACKGROUND_S, itertools.repeat(PURGE_BACKGROUND_S[-1]))
+        for delay in delays:
+            await asyncio.sleep(delay)
+            async with self._write_lock:
+                if self._writer is None:
+                    return
+                if await self._truncate_wal(PURGE_TRY_BUSY_MS):
+                    self._purge_task = None
+                    self._purge_done()
+                    return
+
+    def _purge_done(self) -> None:
+        task, self._purge_task = self._purge_task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        if not self._purged.is_set():
+            log.info("erased data is now gone from %s and its WAL", self.path)
+            self._purged.set()
+
+    async def _last_purge_try(self) -> None:
+        """At close, one more try, waiting the full busy timeout for readers."""
+        task, self._purge_task = self._purge_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if not self.purge_pending or self._writer is None:
+            return  # only a WAL in use by another process: its last close checkpoints it
+        async with self._write_lock:
+            if await self._truncate_wal(int(self.busy_timeout_s * 1000)):
+                self._purge_done()
                 return
-            if asyncio.get_running_loop().time() > deadline:
-                log.warning("checkpoint after erasing data in %s stayed busy; the WAL keeps "
-                            "old pages until the next checkpoint", self.path)
+        log.warning("erased data may stay readable in %s and %s-wal until klout-bot next "
+                    "opens it (or the last connection to it closes): another connection "
+                    "still reads an older snapshot", self.path, self.path)
+
+    async def _finish_earlier_purge(self) -> None:
+        """A WAL left behind (a crash, or a purge that a reader held up until the bot
+        stopped) is checkpointed and emptied at open, so old copies of erased data go at
+        the first chance after a restart."""
+        if self.path == ":memory:" or not _wal_left(self.path):
+            return
+        async with self._write_lock:
+            if await self._truncate_wal(0):
+                log.info("checkpointed the WAL that an earlier run left next to %s", self.path)
                 return
-            await asyncio.sleep(0.05)
+        # Another process has the file open (a second console, the reader that held up a
+        # purge): keep trying in the background, as after an erase.
+        log.info("the WAL next to %s is in use by another connection; checkpointing it "
+                 "once that lets go", self.path)
+        self._start_background_purge()
+
+    async def _truncate_wal(self, busy_ms: int) -> bool:
+        """One TRUNCATE checkpoint (caller holds the write lock). SQLite reports a reader
+        in the way as a result row (busy = 1), not as an error."""
+        conn = self._writer
+        if conn is None:
+            return False
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+            try:
+                row = await (await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")).fetchone()
+            finally:
+                await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
+        except sqlite3.Error as exc:
+            log.warning("checkpoint of %s failed: %s", self.path, exc)
+            return False
+        return row is not None and int(row[0]) == 0
 
     async def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run a bulk read in a worker thread on a private read-only connection."""
@@ -342,6 +493,12 @@ class Database:
             raise classify(exc, self.path) from exc
 
 
+def read_only_error(path: str) -> StorageError:
+    return StorageError("readonly", f"database {path} is read-only: klout-bot must write "
+                        "to it (check the mount, owner and permissions of the file and of "
+                        "its folder, and `lsattr` for an immutable flag)")
+
+
 def _split_sql(script: str) -> list[str]:
     """Split a migration into statements (sqlite3 executes one at a time)."""
     statements, buf = [], []
@@ -356,6 +513,36 @@ def _split_sql(script: str) -> list[str]:
     if buf:
         statements.append("\n".join(buf))
     return statements
+
+
+def _stored_bytes(path: str) -> int:
+    return sum(p.stat().st_size for p in (Path(path), Path(path + "-wal")) if p.is_file())
+
+
+def _wal_left(path: str) -> bool:
+    wal = Path(path + "-wal")
+    return wal.is_file() and wal.stat().st_size > 0
+
+
+def _check_not_on_read_only_mount(path: str) -> None:
+    if path == ":memory:":
+        return
+    folder = Path(path).expanduser().resolve().parent
+    if os.statvfs(folder).f_flag & os.ST_RDONLY:
+        raise read_only_error(path)
+
+
+def _check_not_empty(path: str) -> None:
+    """An existing file of 0 bytes is not a new database: something truncated it (a full
+    disk, a failed copy). Opening it would silently start over with no data."""
+    if path == ":memory:":
+        return
+    file = Path(path).expanduser()
+    if file.is_file() and file.stat().st_size == 0:
+        raise StorageError("empty", f"{path} is an empty file (0 bytes), not a klout-bot "
+                           "database; refusing to start over on it. If it held data, "
+                           "restore it from a backup (docs/operations.md); to start a new "
+                           "database, delete the file or pick another --db path")
 
 
 def _check_folder(path: str) -> None:

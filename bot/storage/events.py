@@ -21,6 +21,7 @@ from bot.storage.bulk import GraphArrays, load_window
 from bot.storage.db import Database
 from bot.storage.errors import StorageError
 from bot.storage.models import EventRow
+from bot.storage.poison import store_isolating
 from bot.storage.reads import Read, rows
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 _COLUMNS = "community_id, kind, actor_id, target_id, ts, channel, source, weight"
 _INSERT = f"INSERT OR IGNORE INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 APPEND_ROWS = 50
+# The source of a row that `append_now` numbers as a new post (never a real source).
+NEW_POST = "#new"
 _APPEND_COLUMNS = EventRow._fields
 
 
@@ -86,6 +89,22 @@ async def fold_inbox(conn: aiosqlite.Connection, limit: int | None = None) -> tu
     finally:
         await conn.execute(f"PRAGMA secure_delete = {previous}")
     return moved, upto == high
+
+
+async def _last_post_number(conn: aiosqlite.Connection, community_id: int,
+                            channel: str) -> int:
+    """Inside a write transaction: the highest post number in `channel`, folded or not
+    (the console numbers its posts #1, #2, ...; other sources, such as the demo's "m12",
+    are not numbers)."""
+    highest = 0
+    for table in ("events", "event_inbox"):
+        cur = await conn.execute(
+            f"SELECT coalesce(max(CAST(source AS INTEGER)), 0) FROM {table} "
+            "WHERE community_id = ? AND kind = 0 AND channel = ? AND source GLOB '[0-9]*'",
+            (community_id, channel))
+        row = await cur.fetchone()
+        highest = max(highest, int(row[0]) if row else 0)
+    return highest
 
 
 def incoming(community_id: int, target_id: int, since_ts: int
@@ -204,15 +223,23 @@ class EventRepository:
             "SELECT coalesce(max(id), 0) FROM events WHERE community_id = ?", (community_id,))
         return int(row[0]) if row else 0
 
-    async def last_post_number(self, community_id: int, channel: str) -> int:
-        """The highest numbered message posted in `channel` (the console numbers its posts
-        #1, #2, ...; other sources, such as the demo's "m12", are not numbers)."""
-        await self.fold()
-        row = await self.db.fetchone(
-            "SELECT coalesce(max(CAST(source AS INTEGER)), 0) FROM events "
-            "WHERE community_id = ? AND kind = 0 AND channel = ? AND source GLOB '[0-9]*'",
-            (community_id, channel))
-        return int(row[0]) if row else 0
+    async def append_now(self, rows: Sequence[EventRow], channel: str = "") -> int | None:
+        """Write one action's rows to the inbox in one transaction, so they are either
+        all stored when this returns or, if it raises, none are (and none are left
+        queued). Rows whose source is NEW_POST are a new post in `channel`: they get the
+        channel's next post number, taken in the same transaction, so two processes on
+        one database never hand out the same number. Returns that number, if any."""
+        if not rows:
+            return None
+        async with self.db.write() as conn:
+            number = None
+            if any(row.source == NEW_POST for row in rows):
+                number = await _last_post_number(conn, rows[0].community_id, channel) + 1
+                rows = [row._replace(source=str(number)) if row.source == NEW_POST else row
+                        for row in rows]
+            self._inbox_dirty = True
+            await conn.executemany(_append_sql(1), rows)
+        return number
 
     async def load_graph(self, community_id: int, since: int, until: int) -> GraphArrays:
         """Every event of the community with since <= ts <= until, as arrays."""
@@ -297,15 +324,19 @@ class EventWriter:
         if not batch:
             return 0
         try:
-            await self.repo.append(batch)
+            # Rows not written stay pending: the next flush retries them, so a transient
+            # lock loses nothing (and a row SQLite refuses is dropped, not retried forever).
+            written = await store_isolating(batch, self.repo.append, what="event row",
+                                            requeue=self._requeue)
         except StorageError:
-            # Keep the rows: the next flush retries them, so a transient lock loses nothing.
-            self._pending[:0] = batch
             self.failed_batches += 1
             raise
-        self.written += len(batch)
-        self._unfolded += len(batch)
-        return len(batch)
+        self.written += written
+        self._unfolded += written
+        return written
+
+    def _requeue(self, rows: list[EventRow]) -> None:
+        self._pending[:0] = rows
 
     async def _fold(self) -> None:
         await self.repo.fold()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiosqlite
 
@@ -354,7 +354,7 @@ class PrivacyRepository:
             self.accounts.drop_cached(a.platform, a.external_id)
         self._consent_changed()
         self.generation += 1
-        return before
+        return replace(before, purge_pending=self.db.purge_pending)
 
     # -- what an export contains ------------------------------------------------
     async def memberships(self, account_ids: Sequence[int]
@@ -548,7 +548,7 @@ class PrivacyRepository:
         self.accounts.drop_all_cached()
         self.generation += 1
         self._changed()
-        return before
+        return replace(before, purge_pending=self.db.purge_pending)
 
     async def prune_events(self, before_ts: int, batch: int = 5_000) -> int:
         """Delete events older than `before_ts`, a batch per transaction so ingestion
