@@ -32,6 +32,7 @@ from that moment too.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
@@ -66,6 +67,7 @@ class CardCache:
         # community id -> (platform, its platform id), for cards built ahead
         self._where: dict[int, tuple[str, str]] = {}
         self.hits = self.misses = self.refreshed = 0
+        self.last_request = 0.0  # perf_counter() of the latest live request
         # Whether the community's kept cards are being rebuilt after a rescore nobody
         # asked for (bot/app.py wires the freshness service and the refresher in), so a
         # card one rescore behind may be answered meanwhile (see _just_rescored).
@@ -85,6 +87,7 @@ class CardCache:
 
     async def card(self, platform: str, community: str, person: Person,
                    now: datetime) -> ScoreCard:
+        self.last_request = time.perf_counter()
         return await self._serve(platform, community, person, now, live=True)
 
     async def refresh(self, community_id: int, person: Person, now: datetime) -> None:

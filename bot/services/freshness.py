@@ -80,6 +80,11 @@ class FreshScores:
         else:
             self._background.discard(cid)
 
+    def rescoring(self, community_id: int) -> bool:
+        """Whether this service is rescoring the community now (its listeners included:
+        the card refresher starts its pass from one of them)."""
+        return community_id in self._rescoring
+
     def in_background(self, community_id: int) -> bool:
         """Whether the community's latest rescore was this service's, not one asked for."""
         return community_id in self._background

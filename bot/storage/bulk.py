@@ -15,9 +15,10 @@ Everything here runs on a private connection in a worker thread
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -80,6 +81,17 @@ _CREATED = (
     "SELECT group_concat(id), group_concat(created_at) FROM accounts "
     "INDEXED BY accounts_created WHERE created_at IS NOT NULL AND id BETWEEN ? AND ?"
 )
+
+
+@contextlib.contextmanager
+def reader(path: str, timeout_s: float) -> Iterator[sqlite3.Connection]:
+    """A private read-only connection for bulk reads (a worker thread or process)."""
+    conn = sqlite3.connect(path, timeout=timeout_s)
+    try:
+        conn.execute("PRAGMA query_only = ON")
+        yield conn
+    finally:
+        conn.close()
 
 
 @dataclass(frozen=True)
