@@ -36,6 +36,9 @@ from scoring.engine import AccountFacts, InteractionArrays, ScoreArrays, score_a
 log = logging.getLogger(__name__)
 # Nice increment of the worker: the bot's loop gets a core first when both want one.
 WORKER_NICE = 19
+# Connections reading at once in the worker: one, so the rescore never takes both cores
+# of the machines we target from the bot's loop.
+WORKER_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -79,13 +82,20 @@ def compute(path: str, timeout_s: float, community_id: int, since: int, now: flo
     """In the worker: read the window and score it."""
     stages = Stages()
     with reader(path, timeout_s) as conn:
-        graph = load_window(conn, community_id, since, int(now))
+        graph = load_window(conn, community_id, since, int(now), threads=WORKER_THREADS)
         stages.mark("read")
         facts = load_facts(conn, graph.account_ids)
         stages.mark("facts")
     table, members, result = score_graph(graph, facts, now, config, stages.mark)
     return Scored(table, members, graph.events, graph.max_event_id, result.converged,
                   result.model_version, stages.seconds, stages.cpu)
+
+
+def _start_worker() -> ProcessPoolExecutor:
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_lower_priority)
+    pool.submit(int).result()
+    return pool
 
 
 def _lower_priority() -> None:
@@ -114,9 +124,16 @@ class RescoreWorker:
         if not self.usable:
             return None
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                1, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_lower_priority)
+            try:  # starting the process forks this one: off the loop's thread
+                started = await asyncio.to_thread(_start_worker)
+            except (OSError, BrokenProcessPool) as exc:
+                log.warning("could not start the rescore worker process (%s); rescoring "
+                            "community %s in this process", exc, community_id)
+                return None
+            if self._closed:
+                await asyncio.to_thread(started.shutdown, wait=True)
+                return None
+            self._pool = started
         pool = self._pool
         try:
             return await asyncio.wrap_future(pool.submit(
