@@ -91,6 +91,7 @@ async def measure(db: Path, members: int, seconds: float, rate: int, after_s: fl
                   rng: random.Random) -> dict[str, float]:
     app = KloutApp(config(db, after_s), clock=SystemClock(), db_path=db)
     async with app:
+        app.freeze_heap()  # as `klout-bot run` does
         comm = await app.store.communities.ensure("discord", GUILD)
         askers = [Person("discord", f"u{i}", f"User {i}")
                   for i in rng.sample(range(1, members + 1), ASKERS)]

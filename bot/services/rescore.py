@@ -130,6 +130,12 @@ class Rescorer:
         return Scored(table, members, graph.events, graph.max_event_id, result.converged,
                       result.model_version, {}, {})
 
+    async def start(self) -> None:
+        """Start the worker process now if a stored community is big enough for it."""
+        if (self.worker is not None and self.worker.usable
+                and await self.store.scores.largest_board() >= self.process_min_members):
+            await self.worker.start()
+
     async def close(self) -> None:
         if self.worker is not None:
             await self.worker.close()

@@ -123,24 +123,33 @@ class RescoreWorker:
         rescores in threads)."""
         if not self.usable:
             return None
-        if self._pool is None:
-            try:  # starting the process forks this one: off the loop's thread
-                started = await asyncio.to_thread(_start_worker)
-            except (OSError, BrokenProcessPool) as exc:
-                log.warning("could not start the rescore worker process (%s); rescoring "
-                            "community %s in this process", exc, community_id)
-                return None
-            if self._closed:
-                await asyncio.to_thread(started.shutdown, wait=True)
-                return None
-            self._pool = started
-        pool = self._pool
+        pool = await self.start()
+        if pool is None:
+            log.warning("rescoring community %s in this process", community_id)
+            return None
         try:
             return await asyncio.wrap_future(pool.submit(
                 compute, self.path, self.timeout_s, community_id, since, now, config))
         except BrokenProcessPool:
             await self._broken(pool, community_id)
             return None
+
+    async def start(self) -> ProcessPoolExecutor | None:
+        """Start the worker unless it runs (the app does at open when a community is big
+        enough: starting it costs the bot's process a stall of tens of ms, better paid
+        before the first request than during a burst). None if it cannot start."""
+        if self._pool is not None or not self.usable:
+            return self._pool
+        try:  # starting the process forks this one: off the loop's thread
+            started = await asyncio.to_thread(_start_worker)
+        except (OSError, BrokenProcessPool) as exc:
+            log.warning("could not start the rescore worker process: %s", exc)
+            return None
+        if self._closed or self._pool is not None:
+            await asyncio.to_thread(started.shutdown, wait=True)
+            return self._pool
+        self._pool = started
+        return started
 
     async def write(self, community_id: int, scored: Scored, computed_at: int) -> bool:
         """Write a rescore from the worker too: the bot's process only holds its write
