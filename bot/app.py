@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -126,14 +125,6 @@ class KloutApp:
             await self._stack.aclose()
             raise
         return self
-
-    def freeze_heap(self) -> None:
-        """For a long-running bot, once open: collect, then move every object alive now
-        (modules, templates, caches loaded at open) out of the collector's reach. A full
-        collection walking them all paused the event loop ~25 ms, in the middle of a
-        /klout burst; afterwards it walks only what was allocated since."""
-        gc.collect()
-        gc.freeze()
 
     async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()

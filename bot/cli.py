@@ -252,7 +252,6 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
     from bot.runner import ExitCode, run_adapters
 
     async with KloutApp(config, clock=SystemClock(), db_path=args.db) as app:
-        app.freeze_heap()
         try:
             code = await run_adapters(app, config.bot.adapters)
         except ModuleNotFoundError as exc:
