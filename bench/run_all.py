@@ -27,6 +27,7 @@ BENCHES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("bench_x_cost.py", (), ()),
     ("bench_leaderboards.py", (), ()),
     ("bench_privacy.py", (), ("--small",)),
+    ("bench_freshness.py", (), ("--sizes", "1000,10000", "--seconds", "8")),
     ("bench_console_input.py", (), ("--mb", "50")),
     # Needs the shared Higgs file; says "skipped" without it.
     ("bench_score_cli.py", (), ("--rounds", "1")),

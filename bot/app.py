@@ -21,10 +21,12 @@ from bot.leaderboards.poster import LeaderboardPoster, adapter_targets
 from bot.render import Rendered, Renderer
 from bot.services.card_cache import CardCache
 from bot.services.card_refresh import CardRefresher
+from bot.services.freshness import FreshScores
 from bot.services.influence import InfluenceService
 from bot.services.linked import LinkedInfluence
 from bot.services.privacy import PrivacyService, PrivacySettings
 from bot.services.rescore import Rescorer
+from bot.services.rescore_worker import RescoreWorker
 from bot.services.settings import SettingsService
 from bot.storage import EventWriter, Storage
 from commands import build_router
@@ -34,6 +36,10 @@ from commands.router import Router
 from commands.types import Reply, Request
 
 log = logging.getLogger(__name__)
+# A community of this many scored members is rescored in the worker process
+# (bot/services/rescore_worker.py): below it a rescore takes a few ms of threads, too
+# little to disturb the loop, and most never pay for starting the process.
+PROCESS_MIN_MEMBERS = 2_000
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,10 @@ class KloutApp:
                                   fold_rows=st.fold_rows,
                                   fold_interval_s=st.fold_interval_ms / 1000)
         model = config.scoring.model
-        self.rescorer = Rescorer(self.store, model)
+        # Big communities are read and scored in a worker process, off the loop's GIL.
+        self.rescorer = Rescorer(
+            self.store, model, worker=RescoreWorker(self.db_path, st.busy_timeout_s),
+            process_min_members=PROCESS_MIN_MEMBERS)
         self.influence = InfluenceService(self.store, model, config.bot.leaderboard_page_size)
         self.rescorer.listeners.append(self.influence.rescored)
         self.settings = SettingsService(self.store, model,
@@ -73,7 +82,7 @@ class KloutApp:
         lim = config.limits
         self.limiter = CommandLimiter(CooldownRules(
             lim.user_cooldown_s, lim.channel_window_s, lim.channel_max_commands,
-            tuple(lim.platforms)))
+            tuple(lim.platforms), user_burst=lim.user_burst))
         # Running adapters by platform name; the runner (or the console) registers them,
         # and the weekly leaderboard posts through them.
         self.adapters: dict[str, object] = {}
@@ -97,15 +106,27 @@ class KloutApp:
                               leaderboards=LeaderboardDesk(self.leaderboards))
         self.router: Router = build_router(self.ports)
         self.ingestor = Ingestor(self.store, self.writer)
+        # The member count a /klout needs too: one count per rescore, shared.
+        self.freshness = FreshScores(self.rescorer, self.writer.flush, self.influence.members,
+                                     clock, delay_s=config.bot.fresh_scores_after_s,
+                                     max_members=config.bot.fresh_scores_max_members)
+        self.store.events.changed.append(self.freshness.changed)
+        # From the moment a background rescore writes until its listeners have started
+        # the refresher too: the cards are about to be rebuilt.
+        self.cards.rebuilding = lambda cid: (self.freshness.rescoring(cid) or (
+            self.freshness.in_background(cid) and self.card_refresher.busy(cid)))
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> KloutApp:
         try:
             await self._stack.enter_async_context(self.store)
+            self._stack.push_async_callback(self.rescorer.close)
+            await self.rescorer.start()
             await self.store.privacy.load()
             await self._stack.enter_async_context(self.writer)
             self._stack.push_async_callback(self.card_refresher.close)
             self._stack.push_async_callback(self.images.close)
+            self._stack.push_async_callback(self.freshness.close)
         except BaseException:
             await self._stack.aclose()
             raise

@@ -62,7 +62,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in _optional_subcommands():
         module.add_parser(sub)
+    _config_after_subcommand(sub)
     return parser
+
+
+def _config_after_subcommand(sub: argparse._SubParsersAction) -> None:
+    """`klout-bot run --config FILE` as well as `klout-bot --config FILE run`: each
+    subcommand takes --config too; SUPPRESS keeps a value given before it. A subcommand
+    with its own --config (`score`) keeps it."""
+    for name, subparser in sub.choices.items():
+        try:
+            subparser.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                                   help="TOML config file (also accepted before "
+                                        f"'{name}')")
+        except argparse.ArgumentError:
+            continue
 
 
 def _optional_subcommands() -> list[ModuleType]:

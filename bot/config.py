@@ -46,6 +46,11 @@ class BotSection:
     # After a rescore, the /klout cards of up to this many members who asked lately are
     # rebuilt in the background, so their next /klout is answered at once (0: never).
     card_refresh_ahead: int = field(default=2_000, metadata=_range(0, 20_000))
+    # A community with new activity is rescored this many seconds after its first
+    # change not yet scored (a burst costs one rescore); 0: only the scheduled rescore.
+    fresh_scores_after_s: float = field(default=1.0, metadata=_range(0.0, 3_600.0))
+    # ... if it has at most this many scored members; bigger ones wait for the schedule.
+    fresh_scores_max_members: int = field(default=100_000, metadata=_range(0, 100_000_000))
 
 
 @dataclass(frozen=True)
@@ -134,7 +139,9 @@ class PrivacySection:
 
 @dataclass(frozen=True)
 class LimitsSection:
+    # Per person and command: up to user_burst at once, one more every user_cooldown_s.
     user_cooldown_s: float = field(default=3.0, metadata=_range(0.0, 3_600.0))
+    user_burst: int = field(default=2, metadata=_range(1, 100))
     channel_window_s: float = field(default=30.0, metadata=_range(1.0, 3_600.0))
     channel_max_commands: int = field(default=8, metadata=_range(1, 1_000))
     platforms: list[str] = field(default_factory=lambda: ["discord", "twitter"])

@@ -1,10 +1,19 @@
-"""Per-user and per-channel command cooldowns, so nobody can make the bot spam a
-channel or spend the X budget.
+"""Per-person-and-command and per-channel command cooldowns, so nobody can make the bot
+spam a channel or spend the X budget, while nobody's second, different question (a
+/klout, then a /leaderboard) is refused.
+
+* per person and command: a token bucket. Each (person, command) holds up to
+  `user_burst` commands and earns one back every `user_seconds`, so a member may ask
+  twice at once, and a script asking every second is held to one answer per
+  `user_seconds`;
+* per channel: at most `channel_max` commands of anyone in `channel_window_seconds`
+  (public spam by many people, or by one person cycling through commands).
 
 Applied once, before dispatch (bot/app.py KloutApp.handle), for every platform the
-config lists. Time comes from the request. A refused request does not extend the
-wait; the first refusal in a wait is answered, later ones are marked quiet so that
-adapters which may stay silent (X mentions) do not answer spam with spam.
+config lists. Time comes from the request. A refused request costs no token and does
+not extend the wait; the first refusal in a wait is answered (on Discord an ephemeral
+message to a slash command), later ones are marked quiet so that adapters which may
+stay silent (X mentions, Discord mentions) do not answer spam with spam.
 """
 
 from __future__ import annotations
@@ -26,12 +35,14 @@ class CooldownRules:
     channel_window_seconds: float = 30.0
     channel_max: int = 8
     platforms: Collection[str] = ("discord", "twitter")
+    user_burst: int = 2
 
 
 class CommandLimiter:
     def __init__(self, rules: CooldownRules) -> None:
         self.rules = rules
-        self._user_last: dict[tuple[str, str], float] = {}
+        # (platform, person, command) -> (tokens left, as of when)
+        self._buckets: dict[tuple[str, str, str], tuple[float, float]] = {}
         self._channel: dict[tuple[str, str, str], deque[float]] = {}
         # (scope, *key) -> when the wait we last answered about ends.
         self._warned: dict[tuple[str, ...], float] = {}
@@ -41,9 +52,10 @@ class CommandLimiter:
         if request.platform not in self.rules.platforms:
             return None
         now = request.now.timestamp()
-        user = (request.platform, request.author.external_id)
+        user = (request.platform, request.author.external_id, request.command)
         channel = (request.platform, request.community, request.channel or "")
-        wait, scope = self._user_wait(user, now), "user"
+        tokens = self._tokens(user, now)
+        wait, scope = self._user_wait(tokens), "user"
         if wait <= 0:
             wait, scope = self._channel_wait(channel, now), "channel"
         if wait > 0:
@@ -53,15 +65,23 @@ class CommandLimiter:
             return Reply("errors/cooldown", {"seconds": max(1, math.ceil(wait)),
                                              "scope": scope},
                          ephemeral=True, tone="refusal", quiet=quiet)
-        self._user_last[user] = now
+        self._buckets[user] = (tokens - 1, now)
         self._channel.setdefault(channel, deque()).append(now)
-        if len(self._user_last) + len(self._channel) > _PRUNE_AT:
+        if len(self._buckets) + len(self._channel) > _PRUNE_AT:
             self._prune(now)
         return None
 
-    def _user_wait(self, user: tuple[str, str], now: float) -> float:
-        last = self._user_last.get(user)
-        return 0.0 if last is None else last + self.rules.user_seconds - now
+    def _tokens(self, user: tuple[str, str, str], now: float) -> float:
+        burst = max(1, self.rules.user_burst)
+        held = self._buckets.get(user)
+        if held is None or self.rules.user_seconds <= 0:
+            return float(burst)
+        tokens, since = held
+        return min(float(burst), tokens + max(0.0, now - since) / self.rules.user_seconds)
+
+    def _user_wait(self, tokens: float) -> float:
+        # A hair of tolerance: refills are float divisions of the elapsed time.
+        return 0.0 if tokens >= 1 - 1e-9 else (1 - tokens) * self.rules.user_seconds
 
     def _channel_wait(self, channel: tuple[str, str, str], now: float) -> float:
         times = self._channel.get(channel)
@@ -75,8 +95,10 @@ class CommandLimiter:
         return times[len(times) - self.rules.channel_max] + window - now
 
     def _prune(self, now: float) -> None:
-        horizon = now - max(self.rules.user_seconds, self.rules.channel_window_seconds)
-        self._user_last = {k: t for k, t in self._user_last.items() if t > horizon}
+        # A bucket idle this long is full again: forgetting it changes nothing.
+        refill = self.rules.user_seconds * max(1, self.rules.user_burst)
+        self._buckets = {k: (t, at) for k, (t, at) in self._buckets.items()
+                         if at > now - refill}
+        horizon = now - self.rules.channel_window_seconds
         self._channel = {k: q for k, q in self._channel.items() if q and q[-1] > horizon}
         self._warned = {k: t for k, t in self._warned.items() if t > now}
-

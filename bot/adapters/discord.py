@@ -286,7 +286,7 @@ class DiscordAdapter:
         community = await self.app.store.communities.ensure(PLATFORM, str(guild.id),
                                                             clean_text(guild.name))
         self._guild_of[community.id] = guild.id
-        await self.backfill.resume_if_unfinished(guild)
+        await self.backfill.start_if_due(guild)
 
     async def _guild_join(self, guild: discord.Guild) -> None:
         name = clean_text(guild.name)

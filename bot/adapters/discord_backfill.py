@@ -7,6 +7,10 @@ span after every page: a restart resumes where it stopped, and a finished channe
 one request. Inserts are idempotent (events_dedupe), so overlap with live events or a
 page read twice never counts anything twice.
 
+A guild is backfilled the first time the bot sees it, whether it joins while running
+or finds the guild at connect (invited while offline); storage remembers that, so a
+restart only finishes a run cut short. The community is rescored as soon as a run ends.
+
 Pages are fetched one at a time with a pause between them ([discord] backfill_pause_ms);
 discord.py waits out 429s on its own. Progress goes to the log, and to the admin who
 asked (an ephemeral message, edited as channels finish).
@@ -87,12 +91,21 @@ class Backfill:
                 await started.wait()
         return task
 
-    async def resume_if_unfinished(self, guild: discord.Guild) -> None:
-        """After a restart: finish a backfill that was cut short."""
-        community = self.app.store.communities.peek(PLATFORM, str(guild.id))
-        if community is None or self.days <= 0:
+    async def start_if_due(self, guild: discord.Guild) -> None:
+        """Whenever the bot sees a guild (it joined, or it was already there at start):
+        the first backfill of a guild never backfilled, or the rest of one cut short.
+        Inviting the bot and then starting it is the usual first run, and that guild
+        arrives at connect, never as a join."""
+        if self.days <= 0:
             return
-        progress = await self.app.store.backfill.progress(community.id)
+        community = await self.app.store.communities.ensure(PLATFORM, str(guild.id),
+                                                            guild.name)
+        store = self.app.store.backfill
+        if not await store.ever_started(community.id):
+            log.info("guild %s (%s) was never backfilled; starting", guild.id, guild.name)
+            self.start(guild)
+            return
+        progress = await store.progress(community.id)
         if any(not p.complete for p in progress.values()):
             log.info("resuming the unfinished backfill of guild %s", guild.id)
             self.start(guild)
@@ -145,11 +158,14 @@ class Backfill:
                     await report(status)
             await self.app.writer.flush()
             await self.adapter.events.drain()
+            await self.app.store.backfill.mark_done(community.id,
+                                                   int(self.app.clock.now().timestamp()))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             status.failed = str(exc)[:200] or type(exc).__name__
             log.exception("backfill of guild %s stopped; the next run resumes", guild.id)
+        await self._rescore(guild)
         status.finished = True
         log.info("backfill of guild %s finished: %s messages, %s activities%s", guild.id,
                  status.messages, status.activities,
@@ -157,6 +173,14 @@ class Backfill:
         if report is not None:
             await report(status)
         return status
+
+    async def _rescore(self, guild: discord.Guild) -> None:
+        """The history just read counts now, not at the next scheduled rescore."""
+        try:
+            await self.app.rescore_community(PLATFORM, str(guild.id))
+        except Exception:
+            log.exception("rescore after the backfill of guild %s failed; the scheduled "
+                          "one will catch up", guild.id)
 
     def _readable_channels(self, guild: discord.Guild
                            ) -> tuple[list[discord.TextChannel], list[str]]:

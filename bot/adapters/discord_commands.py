@@ -248,6 +248,8 @@ class KloutCommands(commands.Cog):
         request = self.request(message.guild, message.channel.id, message.author,
                                parsed.name, args, targets, is_admin=False)
         reply, rendered = await self.app.handle(request)
+        if reply.quiet:  # a repeat within a cooldown: a public "wait" once is enough
+            return
         sent = await self.reply_to(message, (reply, rendered))
         if sent is not None and self.images.wanted(message.guild.id, reply):
             whose = targets[0] if targets else message.author

@@ -32,7 +32,9 @@ from that moment too.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
@@ -42,6 +44,12 @@ from commands.types import Person
 
 DAY = 86_400
 CACHE_SIZE = 20_000
+# A card from the rescore just before the latest, and at most this many seconds older,
+# is still answered while the refresher rebuilds it (see _just_rescored).
+RESCORED_GRACE_S = 30
+# ... or from any rescore at most this many seconds before the latest (the refresher may
+# need longer than one rescore to get round every asker).
+RECENT_S = 3
 _CACHEABLE = frozenset({"scored", "unscored"})
 # (community id, platform, external id, display name): whose card, as asked
 CardKey = tuple[int, str, str, str]
@@ -59,6 +67,13 @@ class CardCache:
         # community id -> (platform, its platform id), for cards built ahead
         self._where: dict[int, tuple[str, str]] = {}
         self.hits = self.misses = self.refreshed = 0
+        self.last_request = 0.0  # perf_counter() of the latest live request
+        # Whether the community's kept cards are being rebuilt after a rescore nobody
+        # asked for (bot/app.py wires the freshness service and the refresher in), so a
+        # card one rescore behind may be answered meanwhile (see _just_rescored).
+        self.rebuilding: Callable[[int], bool] = lambda _community_id: False
+        self._latest: dict[int, tuple[object, object]] = {}
+        self._before_latest: dict[int, tuple[object, object]] = {}
 
     def community_changed(self, community_id: int) -> None:
         """Something a card may show changed for a whole community (e.g. its settings)."""
@@ -72,6 +87,7 @@ class CardCache:
 
     async def card(self, platform: str, community: str, person: Person,
                    now: datetime) -> ScoreCard:
+        self.last_request = time.perf_counter()
         return await self._serve(platform, community, person, now, live=True)
 
     async def refresh(self, community_id: int, person: Person, now: datetime) -> None:
@@ -107,8 +123,11 @@ class CardCache:
                      self._epochs.get(comm.id, 0))
         state = await self.store.card_state.get(comm.id, person.platform, person.external_id)
         stamp = (*stamp_mem, *state)
+        self._saw_rescore(comm.id, (state[0], state[1]))
         cached = self._cards.get(key)
-        if cached is not None and cached[0] == stamp:
+        if cached is not None and (cached[0] == stamp or (
+                live and _just_rescored(cached[0], stamp, self._before_latest.get(comm.id))
+                and self.rebuilding(comm.id))):
             if live:
                 self._cards.move_to_end(key)
                 self.hits += 1
@@ -128,6 +147,38 @@ class CardCache:
             self._cards.pop(key, None)
         return card
 
+    def _saw_rescore(self, community_id: int, rescore: tuple[object, object]) -> None:
+        """Remember the community's latest rescore (computed_at, events_seen) and the one
+        before it, as requests see them."""
+        latest = self._latest.get(community_id)
+        if latest != rescore:
+            if latest is not None:
+                self._before_latest[community_id] = latest
+            self._latest[community_id] = rescore
+
     async def board(self, platform: str, community: str, page: int, now: datetime,
                     period: Literal["week", "alltime"]) -> BoardPage:
         return await self.inner.board(platform, community, page, now, period)
+
+
+def _just_rescored(kept: tuple[object, ...], now: tuple[object, ...],
+                   before_latest: tuple[object, object] | None) -> bool:
+    """Whether the only change is one rescore: the kept card shows the rescore just
+    before the latest. Live activity rescores a community every second or few
+    (bot/services/freshness.py); rebuilding every asker's card on their next request
+    after each of them would make a burst of /klout wait ~1 ms per member asking. The
+    card refresher rebuilds them right after such a rescore instead, and while it does,
+    a card one rescore (and at most RESCORED_GRACE_S) behind, or any at most RECENT_S
+    behind, is answered. After a
+    rescore someone asked for (/rescore, the console), or anything else (a new day, a
+    privacy or settings change, a forget marking the community stale, the member's own
+    row), never."""
+    if kept[:3] != now[:3] or kept[5:] != now[5:]:
+        return False
+    was, seen = kept[3], now[3]
+    if not (isinstance(was, int) and isinstance(seen, int) and isinstance(now[4], int)
+            and now[4] >= 0):
+        return False
+    behind = seen - was
+    return 0 <= behind <= RESCORED_GRACE_S and (
+        (kept[3], kept[4]) == before_latest or behind <= RECENT_S)

@@ -15,9 +15,10 @@ Everything here runs on a private connection in a worker thread
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -82,6 +83,17 @@ _CREATED = (
 )
 
 
+@contextlib.contextmanager
+def reader(path: str, timeout_s: float) -> Iterator[sqlite3.Connection]:
+    """A private read-only connection for bulk reads (a worker thread or process)."""
+    conn = sqlite3.connect(path, timeout=timeout_s)
+    try:
+        conn.execute("PRAGMA query_only = ON")
+        yield conn
+    finally:
+        conn.close()
+
+
 @dataclass(frozen=True)
 class GraphArrays:
     """A community's events in a window, as dense arrays for the scoring core.
@@ -121,12 +133,12 @@ class _RawEvents:
 
 
 def load_window(conn: sqlite3.Connection, community_id: int, since: int, until: int,
-                *, read: str | None = None) -> GraphArrays:
+                *, read: str | None = None, threads: int = READ_THREADS) -> GraphArrays:
     """Every event of the community with since <= ts <= until.
 
     `read` forces one of READ_PATHS (tests compare them); by default the fastest
     one the account ids allow is used. Without the events_rescore index both packed
-    paths read in rowid ranges.
+    paths read in rowid ranges. `threads` connections read at once.
     """
     # Every id an event can carry (each max is one index seek). Actors are always stored
     # accounts (migration 0010 says why; events_actor is gone); targets are checked too.
@@ -148,10 +160,10 @@ def load_window(conn: sqlite3.Connection, community_id: int, since: int, until: 
     if read == "rows":
         raw = _read_rows(conn, community_id, since, until)
     elif not _has_index(conn, "events_rescore"):
-        raw = _read_packed(conn, community_id, since, until, None, by_id=True)
+        raw = _read_packed(conn, community_id, since, until, None, threads, by_id=True)
     else:
         raw = _read_packed(conn, community_id, since, until,
-                           packing if read == "one-value" else None)
+                           packing if read == "one-value" else None, threads)
     return _index(raw, max_event_id)
 
 
@@ -191,7 +203,8 @@ def _has_index(conn: sqlite3.Connection, name: str) -> bool:
 
 
 def _read_packed(conn: sqlite3.Connection, community_id: int, since: int, until: int,
-                 packing: _Packing | None, *, by_id: bool = False) -> _RawEvents:
+                 packing: _Packing | None, threads: int, *, by_id: bool = False
+                 ) -> _RawEvents:
     """Packed chunks: time spans of the covering index, or rowid ranges (`by_id`)."""
     window = (since, until) if by_id else None
     if by_id:
@@ -203,7 +216,7 @@ def _read_packed(conn: sqlite3.Connection, community_id: int, since: int, until:
         spans = [(lo, min(lo + step - 1, until)) for lo in range(since, until + 1, step)]
     # SQLite formats the rows with the GIL released, so each extra connection reading
     # its own share of the chunks runs on another core.
-    groups = [spans[i::READ_THREADS] for i in range(READ_THREADS)]
+    groups = [spans[i::threads] for i in range(max(1, threads))]
     groups = [g for g in groups if g]
     path = _file_of(conn)
     if len(groups) > 1 and path:

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from bot.storage.bulk import reader
 from bot.storage.errors import StorageError, classify, damaged
 from bot.storage.reads import Read
 
@@ -246,15 +247,18 @@ class Database:
         defer = defer_checkpoint and self.path != ":memory:" and not self.read_only
         async with self._write_lock:
             if defer:
-                if self._autocheckpoint is None:
-                    row = await (await conn.execute("PRAGMA wal_autocheckpoint")).fetchone()
-                    self._autocheckpoint = int(row[0]) if row else 1000
-                await conn.execute("PRAGMA wal_autocheckpoint = 0")
+                await self._pause_autocheckpoint()
             try:
                 try:
                     await conn.execute("BEGIN IMMEDIATE")
                 except sqlite3.Error as exc:
                     raise classify(exc, self.path) from exc
+                except BaseException:
+                    # Cancelled while BEGIN ran on the connection's thread: it may have
+                    # started a transaction that nobody would ever end.
+                    with contextlib.suppress(sqlite3.Error):
+                        await conn.execute("ROLLBACK")
+                    raise
                 try:
                     yield conn
                 except BaseException as exc:
@@ -272,9 +276,36 @@ class Database:
                         raise classify(exc, self.path) from exc
             finally:
                 if defer:
-                    self._checkpoint_wanted = True
-                    if self._checkpoint_task is None or self._checkpoint_task.done():
-                        self._checkpoint_task = asyncio.create_task(self._checkpoint())
+                    self._checkpoint_later()
+
+    @contextlib.asynccontextmanager
+    async def write_elsewhere(self) -> AsyncIterator[None]:
+        """This process's write lock, held while another process (the rescore worker)
+        writes one large transaction on a connection of its own with automatic
+        checkpoints off; that transaction is checkpointed afterwards, as a deferred
+        write is (see `write`)."""
+        if self._writer is None:
+            raise StorageError("closed", f"database {self.path} is not open")
+        async with self._write_lock:
+            await self._pause_autocheckpoint()
+            try:
+                yield
+            finally:
+                self._checkpoint_later()
+
+    async def _pause_autocheckpoint(self) -> None:
+        conn = self._writer
+        if conn is None:
+            return
+        if self._autocheckpoint is None:
+            row = await (await conn.execute("PRAGMA wal_autocheckpoint")).fetchone()
+            self._autocheckpoint = int(row[0]) if row else 1000
+        await conn.execute("PRAGMA wal_autocheckpoint = 0")
+
+    def _checkpoint_later(self) -> None:
+        self._checkpoint_wanted = True
+        if self._checkpoint_task is None or self._checkpoint_task.done():
+            self._checkpoint_task = asyncio.create_task(self._checkpoint())
 
     async def _checkpoint(self) -> None:
         """Checkpoint after deferred writes, then give the writer its automatic
@@ -475,12 +506,8 @@ class Database:
     async def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run a bulk read in a worker thread on a private read-only connection."""
         def work() -> T:
-            conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s)
-            try:
-                conn.execute("PRAGMA query_only = ON")
+            with reader(self.path, self.busy_timeout_s) as conn:
                 return fn(conn)
-            finally:
-                conn.close()
         try:
             return await asyncio.to_thread(work)
         except sqlite3.Error as exc:

@@ -127,11 +127,19 @@ class EventRepository:
         # some), so the first fold looks; afterwards appends and folds keep it exact.
         # A read-only open (status, exports) cannot fold and reads events as they are.
         self._inbox_dirty = not db.read_only
+        # Called with the ids of the communities whose events were just stored or
+        # removed (bot/services/freshness.py rescores them soon).
+        self.changed: list[Callable[[Iterable[int]], None]] = []
+
+    def _notify(self, community_ids: Iterable[int]) -> None:
+        for listener in self.changed:
+            listener(community_ids)
 
     async def add_many(self, rows: Sequence[EventRow]) -> None:
         """Insert in one transaction; duplicates (same source/kind/actor/target) are ignored."""
         if rows:
             await self.db.executemany(_INSERT, rows)  # EventRow is the parameter tuple
+            self._notify({row[0] for row in rows})
 
     async def append(self, rows: Sequence[EventRow]) -> None:
         """Queue rows in the inbox (durable at once; deduplicated when folded)."""
@@ -149,6 +157,7 @@ class EventRepository:
                 await conn.executemany(_append_sql(APPEND_ROWS), groups)
             if rest:
                 await conn.execute(_append_sql(rest), flat[full * width:])
+        self._notify({row[0] for row in rows})
 
     async def fold(self) -> int:
         """Move every inbox row into events; returns how many rows left the inbox."""
@@ -183,9 +192,15 @@ class EventRepository:
                     await fold_inbox(conn)
                     self._inbox_dirty = False
                 cur = await conn.execute(sql, params)
+                if cur.rowcount:
+                    # Fewer events, same highest id: make the next rescore_if_stale run.
+                    await conn.execute("UPDATE rescore_state SET events_seen = -1 "
+                                       "WHERE community_id = ?", (community_id,))
         except BaseException:
             self._inbox_dirty = True
             raise
+        if cur.rowcount:
+            self._notify((community_id,))
         return cur.rowcount
 
     async def author_of(self, community_id: int, source: str) -> int | None:

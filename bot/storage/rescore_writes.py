@@ -23,7 +23,12 @@ What else keeps this fast without changing what is stored:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import aiosqlite
 import numpy as np
@@ -192,3 +197,46 @@ async def _rank_index_to_rebuild(conn: aiosqlite.Connection, replaced: int, writ
         "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'scores_rank'")
     found = await cur.fetchone()
     return str(found[0]) if found and found[0] else None
+
+
+def write_rescore_blocking(path: str, timeout_s: float, community_id: int, table: ScoreTable,
+                           model_version: str, computed_at: int, events_seen: int) -> None:
+    """write_rescore in one transaction on a connection of its own, for a process with
+    no event loop of its own to share (the rescore worker). The caller holds the bot's
+    write lock (Database.write_elsewhere); the commit leaves the checkpoint to it."""
+    conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            asyncio.run(write_rescore(cast(aiosqlite.Connection, _Blocking(conn)),
+                                      community_id, table, model_version, computed_at,
+                                      events_seen))
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.close()
+
+
+class _Blocking:
+    """The part of aiosqlite's connection write_rescore uses, over a plain connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
+        return _Cursor(self.conn.execute(sql, params))
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
+
+class _Cursor:
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self.cursor = cursor
+
+    async def fetchone(self) -> Any:
+        return self.cursor.fetchone()

@@ -97,6 +97,14 @@ class ScoreRepository:
         """Scored members who have not opted out."""
         return await self.total(community_id) - await self.opted_out_count(community_id)
 
+    async def largest_board(self) -> int:
+        """The most score rows any community has: ranks run 1..n, so each community's
+        highest rank, one seek of scores_rank each."""
+        row = await self.db.fetchone(
+            "SELECT max((SELECT max(s.rank) FROM scores s WHERE s.community_id = r.community_id)) "
+            "FROM rescore_state r")
+        return int(row[0]) if row is not None and row[0] is not None else 0
+
     async def total(self, community_id: int) -> int:
         """Every score row of the community. Walks the community's whole index range
         (about a second at 1M members): callers on a request path cache it per rescore."""

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from bot.services.rescore import Rescorer
+from bot.services.rescore_worker import RescoreWorker
 from bot.storage import EventRow, Storage, bulk
 from bot.storage.rescore_writes import ROWS_PER_STATEMENT, ScoreTable, write_rescore
 from scoring import MODEL_VERSION, Interaction, Kind, Profile, ScoringConfig, score_events
@@ -123,8 +124,9 @@ async def stored(world: World) -> dict[int, tuple[int, float, float, int]]:
     return {int(r[0]): (int(r[1]), float(r[2]), float(r[3]), int(r[4])) for r in rows}
 
 
-async def assert_matches_reference(world: World, now: int = NOW) -> None:
-    await Rescorer(world.store, CONFIG).rescore(world.community, now)
+async def assert_matches_reference(world: World, now: int = NOW,
+                                   rescorer: Rescorer | None = None) -> None:
+    await (rescorer or Rescorer(world.store, CONFIG)).rescore(world.community, now)
     want = reference(world, now)
     got = await stored(world)
     assert set(got) == set(want)
@@ -457,3 +459,41 @@ async def test_scores_of_an_older_model_are_recomputed_at_the_first_check(world:
     assert await world.store.scores.stored_model_version(world.community) == MODEL_VERSION
     assert len(await stored(world)) > 1
     assert await rescorer.rescore_if_stale(world.community, NOW + 120) is None
+
+
+async def test_rescore_in_the_worker_process_equals_scoring_the_raw_events(
+        world: World) -> None:
+    """Read, scored and written by the worker process: the same rows, history and state."""
+    worker = RescoreWorker(world.store.db.path, 5.0)
+    rescorer = Rescorer(world.store, CONFIG, worker=worker, process_min_members=0)
+    try:
+        await assert_matches_reference(world, NOW - DAY, rescorer)
+        await assert_matches_reference(world, NOW, rescorer)
+        history = await world.store.db.fetchall(
+            "SELECT count(*) FROM score_history WHERE community_id = ?", (world.community,))
+        assert history[0][0] > 0
+        seen = await world.store.events.max_id(world.community)
+        assert (await world.store.scores.rescore_state(world.community)) == (NOW, seen)
+    finally:
+        await rescorer.close()
+    assert worker.crashes == 0
+
+
+async def test_a_dead_worker_process_is_logged_and_the_rescore_runs_here(
+        world: World, caplog: pytest.LogCaptureFixture) -> None:
+    worker = RescoreWorker(world.store.db.path, 5.0)
+    rescorer = Rescorer(world.store, CONFIG, worker=worker, process_min_members=0)
+    try:
+        await assert_matches_reference(world, NOW - DAY, rescorer)
+        pool = worker._pool  # the test kills its process, as the OOM killer would
+        assert pool is not None
+        for process in list(pool._processes.values()):
+            process.kill()
+            process.join()
+        await assert_matches_reference(world, NOW, rescorer)
+        assert worker.crashes == 1
+        assert "rescore worker process" in caplog.text
+        await assert_matches_reference(world, NOW + 60, rescorer)  # a new worker
+        assert worker.crashes == 1 and worker._pool is not None
+    finally:
+        await rescorer.close()

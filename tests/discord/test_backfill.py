@@ -36,26 +36,50 @@ async def run_backfill(bot: DiscordBot, guild: FakeGuild) -> str:
     return str(ix.original["embeds"][0]["description"])
 
 
-async def test_backfill_reads_history_once(fake: FakeDiscord, guild: FakeGuild,
-                                           tmp_path: Path) -> None:
+async def test_history_before_the_first_start_is_read_once_and_scored(
+        fake: FakeDiscord, guild: FakeGuild, tmp_path: Path) -> None:
+    """Invited while offline, then started: the guild arrives at connect, never as a join."""
     await history(fake, guild, 150)
     memes = next(cid for cid, c in guild.channels.items() if c["name"] == "memes")
     await history(fake, guild, 3, memes)
-    async with discord_bot(fake, tmp_path / "b.db") as bot:
-        text = await run_backfill(bot, guild)
-        assert "read 153 messages from the last 30 days in 2 channels" in text
+    db = tmp_path / "b.db"
+    async with discord_bot(fake, db) as bot:
+        status = await (await bot.adapter.backfill.wait_started(guild.id))
+        assert status.finished and not status.failed and status.messages == 153
         events = await bot.events_of(guild)
         assert len(events) == 153 + 76  # every message, and 75 + 1 replies
         reads = len(fake.requests_for("GET", r"/channels/\d+/messages"))
         assert reads == 3  # general: two pages; memes: one
+        # Rescored when the backfill ended: no /rescore, no scheduled run needed.
+        assert (await bot.card(guild, "alice")).counts_by_kind == {"reply": 76}
 
-        await run_backfill(bot, guild)
+        text = await run_backfill(bot, guild)  # an admin asks again: nothing new
+        assert "read 0 messages from the last 30 days in 2 channels" in text
+        assert "Scores include them now" in text
         assert len(await bot.events_of(guild)) == len(events)
         # A finished channel costs one request: anything newer than what was read?
         assert len(fake.requests_for("GET", r"/channels/\d+/messages")) == reads + 2
 
-        await bot.rescore(guild)
-        assert (await bot.card(guild, "alice")).counts_by_kind == {"reply": 76}
+    async with discord_bot(fake, db) as bot:  # a restart never backfills it again
+        assert bot.adapter.backfill.running(guild.id) is None
+        await bot.slash(guild, "alice", "klout")  # the guild has been seen by now
+        assert bot.adapter.backfill.running(guild.id) is None
+        assert len(fake.requests_for("GET", r"/channels/\d+/messages")) == reads + 2
+        assert len(await bot.events_of(guild)) == len(events)
+
+
+async def test_a_guild_with_nothing_readable_is_backfilled_once(
+        fake: FakeDiscord, tmp_path: Path) -> None:
+    empty = fake.add_guild("Empty", members=["alice"])
+    db = tmp_path / "e.db"
+    async with discord_bot(fake, db) as bot:
+        status = await (await bot.adapter.backfill.wait_started(empty.id))
+        assert status.finished and status.messages == 0
+    first = len(fake.requests_for("GET", r"/channels/\d+/messages"))
+    async with discord_bot(fake, db) as bot:
+        await bot.slash(empty, "alice", "klout")
+        assert bot.adapter.backfill.running(empty.id) is None
+    assert len(fake.requests_for("GET", r"/channels/\d+/messages")) == first
 
 
 async def test_backfill_resumes_where_it_stopped(fake: FakeDiscord, guild: FakeGuild,

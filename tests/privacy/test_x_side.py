@@ -62,10 +62,10 @@ async def test_forget_over_x_mentions(tmp_path: Path) -> None:
 
 async def test_repeated_refusals_on_x_are_quiet(tmp_path: Path) -> None:
     async with console_bot(tmp_path / "q.db") as bot:
-        first, _ = await bot.app.handle(request(X, "x", "1001", "privacy"))
+        burst = [await bot.app.handle(request(X, "x", "1001", "privacy")) for _ in range(2)]
         second, text = await bot.app.handle(request(X, "x", "1001", "privacy"))
         third, _ = await bot.app.handle(request(X, "x", "1001", "privacy"))
-        assert first.template == "privacy_info"
+        assert [reply.template for reply, _ in burst] == ["privacy_info"] * 2  # user_burst
         assert second.template == "errors/cooldown" and not second.quiet
         assert "try again in 3 s" in text.text
         assert third.quiet

@@ -17,9 +17,9 @@ async def test_a_burst_of_mentions_meets_the_shared_cooldown(tmp_path: Path) -> 
         async with x_bot(tmp_path / "x.db", fake, clock) as bot:
             await bot.poll()
             burst = []
-            for _ in range(3):  # three questions one second apart
+            for _ in range(4):  # four questions in one second
                 burst.append(fake.post(ana, "@KloutBot me?"))
-                clock.advance(timedelta(seconds=1))
+            clock.advance(timedelta(seconds=1))
             clock.advance(timedelta(seconds=10))
             calm = fake.post(ana, "@KloutBot me, now?")
             # bo's two questions a minute apart reach the bot in the same poll (a
@@ -29,18 +29,20 @@ async def test_a_burst_of_mentions_meets_the_shared_cooldown(tmp_path: Path) -> 
             backlog.append(fake.post(bo, "@KloutBot me again?"))
             report = await bot.poll()
 
-            first, second, third = (bot.bot_replies(m) for m in burst)
+            first, second, third, fourth = (bot.bot_replies(m) for m in burst)
+            # Two at once are fine ([limits] user_burst); the third waits for a token.
             assert len(first) == 1 and "/100" in first[0].text
-            assert len(second) == 1 and "try again in 2 s" in second[0].text
-            assert third == []  # the second refusal in one wait is quiet
+            assert len(second) == 1 and "/100" in second[0].text
+            assert len(third) == 1 and "try again in 3 s" in third[0].text
+            assert fourth == []  # the second refusal in one wait is quiet
             [later] = bot.bot_replies(calm)
             assert "/100" in later.text
             assert all("/100" in r.text for m in backlog for r in bot.bot_replies(m))
             assert all(len(bot.bot_replies(m)) == 1 for m in backlog)
-            assert (report.replied, report.skipped) == (5, 1)
-            row = await bot.adapter.repo.get(burst[2].id)
+            assert (report.replied, report.skipped) == (6, 1)
+            row = await bot.adapter.repo.get(burst[3].id)
             assert row is not None and row.status == "skipped"
             assert row.detail == "quiet errors/cooldown"
             # Skipped for good: later polls do not answer it.
             await bot.poll()
-            assert bot.bot_replies(burst[2]) == []
+            assert bot.bot_replies(burst[3]) == []
