@@ -41,8 +41,11 @@ _OPTIONAL = re.compile(r"\s*\[([^\]]*)\]")
 NAMED_ONLY = {"klout-bot score"}
 PLACEHOLDERS = {"FILE": "config.toml", "PATH": "klout.db", "ISO8601": "2026-11-23T12:00:00Z",
                 "ID": "demo"}
-EVENTS = ('{"kind": "message", "actor": "alice", "ts": "2026-11-20T12:00:00Z"}\n'
-          '{"kind": "reply", "actor": "bob", "target": "alice", "ts": "2026-11-20T12:05:00Z"}\n')
+# In the community that --community ID names: `score` refuses a community with no events.
+EVENTS = ('{"kind": "message", "actor": "alice", "ts": "2026-11-20T12:00:00Z", '
+          '"community": "demo"}\n'
+          '{"kind": "reply", "actor": "bob", "target": "alice", "ts": "2026-11-20T12:05:00Z", '
+          '"community": "demo"}\n')
 
 
 @dataclass(frozen=True)
