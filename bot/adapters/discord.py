@@ -42,6 +42,7 @@ from bot.app import KloutApp
 from bot.config import ConfigError
 from bot.leaderboards.target import PostRef
 from bot.services.rescore import RescoreResult
+from bot.storage.models import Community
 from commands.types import Reply
 
 log = logging.getLogger(__name__)
@@ -281,18 +282,21 @@ class DiscordAdapter:
         parent = getattr(channel, "parent_id", None)
         return None if parent is None else str(parent)
 
-    async def _guild_available(self, guild: discord.Guild) -> None:
-        # Communities carry the server's name, and the ingestion path finds them by id.
+    async def community_of(self, guild: discord.Guild) -> Community:
+        """The guild's community, created on first sight. Communities carry the server's
+        name (cleaned at this edge), and the ingestion path finds them by id."""
         community = await self.app.store.communities.ensure(PLATFORM, str(guild.id),
                                                             clean_text(guild.name))
         self._guild_of[community.id] = guild.id
+        return community
+
+    async def _guild_available(self, guild: discord.Guild) -> None:
+        await self.community_of(guild)
         await self.backfill.start_if_due(guild)
 
     async def _guild_join(self, guild: discord.Guild) -> None:
-        name = clean_text(guild.name)
-        community = await self.app.store.communities.ensure(PLATFORM, str(guild.id), name)
-        self._guild_of[community.id] = guild.id
-        log.info("joined guild %s (%s)", guild.id, name)
+        community = await self.community_of(guild)
+        log.info("joined guild %s (%s)", guild.id, community.name)
         self.backfill.start(guild)
 
     async def _after_rescore(self, result: RescoreResult) -> None:

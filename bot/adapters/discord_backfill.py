@@ -29,7 +29,6 @@ import discord
 
 from bot.adapters.discord_ingest import PLATFORM, time_snowflake
 from bot.adapters.discord_reply import NO_PINGS, describe_http_error, embed_for
-from bot.adapters.text_edge import clean_text
 from bot.storage.backfill import ChannelProgress
 
 if TYPE_CHECKING:
@@ -98,8 +97,7 @@ class Backfill:
         arrives at connect, never as a join."""
         if self.days <= 0:
             return
-        community = await self.app.store.communities.ensure(PLATFORM, str(guild.id),
-                                                            guild.name)
+        community = await self.adapter.community_of(guild)
         store = self.app.store.backfill
         if not await store.ever_started(community.id):
             log.info("guild %s (%s) was never backfilled; starting", guild.id, guild.name)
@@ -138,8 +136,7 @@ class Backfill:
         log.info("backfill of guild %s (%s): %s channels, %s days", guild.id, guild.name,
                  status.channels, self.days)
         try:
-            community = await self.app.store.communities.ensure(PLATFORM, str(guild.id),
-                                                                clean_text(guild.name))
+            community = await self.adapter.community_of(guild)
             done = await self.app.store.backfill.progress(community.id)
             for channel in channels[0]:
                 try:

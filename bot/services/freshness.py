@@ -10,8 +10,8 @@ at most about delay_s + two rescores (+ the writer's flush interval).
 
 Only communities of up to `max_members` scored members get this: a rescore reads and
 scores the whole community (~1 s at 100k members, ~a minute at 1M), so the big ones
-keep the hourly schedule. A rescore's seconds are spent off the event loop (reads on
-their own thread, numpy in a worker thread), like the scheduled ones (Rescorer).
+keep the hourly schedule. A rescore's seconds are spent off the event loop, like the
+scheduled ones: in threads, or in the Rescorer's worker process for big communities.
 """
 
 from __future__ import annotations
