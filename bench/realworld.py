@@ -83,7 +83,7 @@ def load_higgs(path: Path = HIGGS_PATH, *, max_rows: int | None = None) -> World
     return World("higgs", events, AccountFacts.unknown(n), float(ts.max()) + 1.0, n)
 
 
-def load_congress(path: Path = CONGRESS_PATH) -> World:
+def load_congress(path: Path = CONGRESS_PATH, *, verified_seeds: bool = True) -> World:
     """SNAP congress-twitter: weighted directed edges, weights are each source's share
     of its interactions. The share times the source's total (1 / its smallest share)
     gives back the interaction count, which becomes the event weight of one mention.
@@ -105,7 +105,12 @@ def load_congress(path: Path = CONGRESS_PATH) -> World:
     # so the accounts have the tenure they had (a single instant would give them none).
     ts = CONGRESS_NOW - (np.arange(len(actor)) * 0.618034 % 1.0) * 84 * DAY
     events = _arrays(actor, target, np.full(len(actor), int(Kind.MENTION)), ts, n, weight)
-    return World("congress", events, AccountFacts.unknown(n), CONGRESS_NOW + 1.0, n)
+    facts = AccountFacts.unknown(n)
+    if verified_seeds:
+        # Every member's X account is a verified, official account: the trust seeds a
+        # bot would take from verified linked accounts (docs/scoring.md, "Trust seeds").
+        facts.seed = np.ones(n, dtype=bool)
+    return World("congress", events, facts, CONGRESS_NOW + 1.0, n)
 
 
 def synthetic_world(n_users: int = 20_000, n_events: int = 200_000, seed: int = 0) -> World:
@@ -128,6 +133,9 @@ def small_discord_server(*, with_created: bool = True) -> World:
     facts = AccountFacts.unknown(4)
     if with_created:
         facts.created = np.full(4, DEFAULT_NOW - 3 * YEAR)
+    # Every Discord server has an owner, a trust seed the bot knows for free; here the
+    # owner is member 3, the least responded-to, so the seed does not favour the top.
+    facts.seed = np.array([False, False, False, True])
     return World("discord-4", _arrays(a, t, kinds, ts, 4), facts, DEFAULT_NOW, 4)
 
 
@@ -146,6 +154,9 @@ def score(world: World, config: ScoringConfig, extra: InteractionArrays | None =
         facts = AccountFacts.unknown(n)
         if world.facts.created is not None:
             facts.created[: world.n_real] = world.facts.created[: world.n_real]
+        if world.facts.seed is not None:
+            facts.seed = np.zeros(n, dtype=bool)
+            facts.seed[: world.n_real] = world.facts.seed[: world.n_real]
         if created is not None:
             facts.created[world.n_real:] = created
     return score_arrays(events, facts, world.now, config)

@@ -18,7 +18,7 @@ from scoring.kinds import KIND_NAMES, Kind
 
 # Bump whenever a default constant, the formula or the score scale changes, so
 # stored scores from different models are never compared silently.
-MODEL_VERSION = "2026.12-1"
+MODEL_VERSION = "2026.12-2"
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,17 @@ class ScoringConfig:
     activity_targets: float = 1.0
     established_raw: float = 5.0
     activity_knee: float = 0.5
+    # Trust seeds (TrustRank / EigenTrust's pre-trusted peers; propagation.trust_seeds):
+    # accounts the community vouches for (AccountFacts.seed: admins, moderators, vouched
+    # members, verified linked accounts) and accounts with an audience of at least
+    # seed_audience distinct others (each weighted by its account age, see
+    # propagation.seed_audience; 0 turns the derived seeds off). Trust flows from the
+    # seeds along the same shares as standing; an account's earned and activity bases
+    # count in proportion to min(1, trust / trust_knee), so a closed ring that nobody
+    # trusted acts on keeps the floor however old its accounts are; a seed's own bases
+    # count in full.
+    seed_audience: float = 50.0
+    trust_knee: float = 0.01
     # No account's endorsement (its weight g) is worth more than this many ordinary
     # members' whole attention, so one action cannot crown anybody.
     endorser_cap: float = 1.25
@@ -142,6 +153,8 @@ class ScoringConfig:
         _check_range(problems, "activity_targets", self.activity_targets, 0.0, 1e6, lo_open=True)
         _check_range(problems, "established_raw", self.established_raw, 0.0, 1e9, lo_open=True)
         _check_range(problems, "activity_knee", self.activity_knee, 0.0, 1e9, lo_open=True)
+        _check_range(problems, "seed_audience", self.seed_audience, 0.0, 1e9)
+        _check_range(problems, "trust_knee", self.trust_knee, 0.0, 1e9, lo_open=True)
         _check_range(problems, "actor_gate", self.actor_gate, 0.0, 1e12, lo_open=True)
         _check_range(problems, "gate_exponent", self.gate_exponent, 0.0, 4.0)
         _check_range(problems, "endorser_cap", self.endorser_cap, 0.0, 1e12, lo_open=True)

@@ -26,11 +26,13 @@ from scoring.propagation import (
     actor_ceiling,
     components,
     decay_factor,
-    member_base,
+    earned_parts,
     pair_graph,
     quantize,
     solve,
     transfer_matrix,
+    trust_seeds,
+    trust_share,
 )
 from scoring.records import (
     AccountFacts,
@@ -124,16 +126,31 @@ def score_arrays(
     matrix = transfer_matrix(graph)
     distinct = np.diff(graph.amount.indptr).astype(np.int64)
     ts = np.asarray(interactions.ts, dtype=np.float64)[keep]
-    base = member_base(actor, target, ts, distinct, n, now_s, config, facts.created)
+    earned = earned_parts(actor, target, ts, distinct, n, now_s, config, facts.created)
     del ts
+    seeds = trust_seeds(graph, earned.age_weight, config, facts.seed)
     if on_stage is not None:
         on_stage("aggregate")
     ceiling = actor_ceiling(distinct, config)
     labels = components(matrix)
-    first = solve(matrix, config, base, ceiling=ceiling, labels=labels)
-    # Second pass: actors who respond to accounts with standing earn a base of their own.
-    base = np.maximum(base, activity_base(graph, first.raw, config))
-    fixed = solve(matrix, config, base, start=first.raw, ceiling=ceiling, labels=labels)
+    if seeds.any():
+        # First pass, two columns at once: standing from the earned bases (before trust),
+        # and the seeds' trust (TrustRank: a base of 1 on the seeds, 0 elsewhere).
+        first = solve(matrix, config, np.column_stack([earned.base(), seeds]),
+                      ceiling=ceiling, labels=labels)
+        standing = first.raw[:, 0].copy()
+        trust = trust_share(first.raw[:, 1], seeds, config)
+    else:
+        # No anchor at all (a small server whose admins are not in its events and that
+        # nobody vouched for): nothing tells a ring from a community, so everyone's
+        # bases count in full, as in 2026.12-1 (docs/scoring.md, "Trust seeds").
+        first = solve(matrix, config, earned.base(), ceiling=ceiling, labels=labels)
+        standing = first.raw
+        trust = np.ones(n)
+    # Second pass: the earned base counts as far as the seeds' trust reaches an account,
+    # and actors who respond to trusted accounts with standing earn a base of their own.
+    base = np.maximum(earned.base(trust), activity_base(graph, standing, config, trust))
+    fixed = solve(matrix, config, base, start=standing, ceiling=ceiling, labels=labels)
     fixed.iterations += first.iterations
     if on_stage is not None:
         on_stage("propagate")
@@ -174,6 +191,8 @@ def score_arrays(
         by_platform=by_platform,
         model_version=MODEL_VERSION,
         base=base,
+        earned_base=earned.base(),
+        trust=trust,
     )
 
 
@@ -226,7 +245,7 @@ def _check_shapes(interactions: InteractionArrays, facts: AccountFacts) -> None:
             raise ValueError(f"interactions.{name} must have shape ({size},)")
     if interactions.platform is not None and size and np.asarray(interactions.platform).min() < 0:
         raise ValueError("interactions.platform codes must be >= 0")
-    for name in ("is_bot", "followers", "listed", "created"):
+    for name in ("is_bot", "followers", "listed", "created", "seed"):
         value = getattr(facts, name)
         if value is not None and np.asarray(value).shape != (n,):
             raise ValueError(f"facts.{name} must have shape ({n},)")
@@ -338,13 +357,17 @@ def _facts_from_profiles(
     profiles: list[Profile], index: Mapping[str, int], link: Mapping[str, str]
 ) -> AccountFacts:
     """Linked accounts add their audiences; any bot account makes the person a bot; the
-    oldest linked account's creation time is the person's."""
+    oldest linked account's creation time is the person's; any seed account makes the
+    person a seed."""
     facts = AccountFacts.unknown(len(index))
     created = np.full(len(index), np.nan)
     facts.created = created
+    seed = np.zeros(len(index), dtype=bool)
+    facts.seed = seed
     for p in profiles:
         i = index[link.get(p.user, p.user)]
         facts.is_bot[i] |= bool(p.bot)
+        seed[i] |= bool(p.seed)
         if p.created is not None and math.isfinite(p.created):
             created[i] = np.fmin(created[i], p.created)
         for name in ("followers", "listed"):

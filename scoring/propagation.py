@@ -89,7 +89,28 @@ def endorser_weight_scalar(raw: float, config: ScoringConfig, base: float = 1.0)
     return min(weight, config.endorser_cap)
 
 
-def member_base(
+@dataclass
+class EarnedParts:
+    """The earned base's two halves: b = floor + (1 - floor) * evidence (member_base).
+
+    `age_weight` is what an account counts for in someone's audience when deciding
+    who is a derived trust seed (seed_audience): min(1, tenure / trust_days)**2 when
+    the platform dates the account, 1 when its age is unknown."""
+
+    floor: np.ndarray
+    evidence: np.ndarray
+    age_weight: np.ndarray
+
+    def base(self, trust: np.ndarray | None = None) -> np.ndarray:
+        out = self.evidence.copy()
+        if trust is not None:
+            out *= trust
+        out *= 1.0 - self.floor
+        out += self.floor
+        return out
+
+
+def earned_parts(
     actor: np.ndarray,
     target: np.ndarray,
     ts: np.ndarray,
@@ -98,22 +119,14 @@ def member_base(
     now: float,
     config: ScoringConfig,
     created: np.ndarray | None = None,
-) -> np.ndarray:
-    """Earned base b per user, from the counted events and the account's creation time
-    (the teleport of TrustRank).
-
-    b = floor + (1 - floor) * min(1, tenure / trust_days) * min(1, fans / trust_actors),
-    where tenure is now minus the earliest evidence the account existed: its first
-    counted event (given or received) or its creation time on the platform (`created`,
-    epoch seconds, NaN when unknown), whichever is older. fans is the number of
-    distinct others who acted on the user. Both only grow when an event is added, so
-    the base never drops when someone acts on you. Neither can be granted by the
-    account itself: time cannot be bought (a creation time comes from the platform,
-    and a throwaway's is recent), and fans are other accounts.
-    """
+) -> EarnedParts:
+    """member_base's floor and evidence per user, kept apart so that the trust of the
+    seeds can scale the evidence (engine.score_arrays) without a second pass over the
+    events."""
     floor = config.trust_floor
+    age_weight = np.ones(n)
     if floor >= 1.0:
-        return np.ones(n)
+        return EarnedParts(np.ones(n), np.zeros(n), age_weight)
     evidence = np.ones(n)
     floors = np.full(n, floor)
     if config.trust_days > 0:
@@ -126,6 +139,7 @@ def member_base(
         tenure = np.subtract(now, first, out=first)
         tenure *= 1.0 / (config.trust_days * DAY)
         np.minimum(tenure, 1.0, out=tenure)
+        known = None
         if created is not None:
             # The platform says the account is young: below the floor of an account
             # whose age is unknown (which may be old), in proportion to its age.
@@ -135,14 +149,77 @@ def member_base(
         # for the purpose has not earned a base by trading for a week.
         tenure *= tenure
         evidence *= tenure
+        if known is not None:
+            age_weight[known] = tenure[known]
     if config.trust_actors > 0:
         evidence *= np.minimum(np.asarray(fans, dtype=np.float64) / config.trust_actors, 1.0)
-    evidence *= 1.0 - floors
-    evidence += floors
-    return evidence
+    return EarnedParts(floors, evidence, age_weight)
 
 
-def activity_base(graph: PairGraph, standing: np.ndarray, config: ScoringConfig) -> np.ndarray:
+def member_base(
+    actor: np.ndarray,
+    target: np.ndarray,
+    ts: np.ndarray,
+    fans: np.ndarray,
+    n: int,
+    now: float,
+    config: ScoringConfig,
+    created: np.ndarray | None = None,
+) -> np.ndarray:
+    """Earned base b per user, from the counted events and the account's creation time
+    (the teleport of TrustRank), before trust (engine.score_arrays scales the evidence
+    by each account's trust from the seeds for the second pass).
+
+    b = floor + (1 - floor) * min(1, tenure / trust_days) * min(1, fans / trust_actors),
+    where tenure is now minus the earliest evidence the account existed: its first
+    counted event (given or received) or its creation time on the platform (`created`,
+    epoch seconds, NaN when unknown), whichever is older. fans is the number of
+    distinct others who acted on the user. Both only grow when an event is added, so
+    the base never drops when someone acts on you. Neither can be granted by the
+    account itself: time cannot be bought (a creation time comes from the platform,
+    and a throwaway's is recent), and fans are other accounts.
+    """
+    return earned_parts(actor, target, ts, fans, n, now, config, created).base()
+
+
+def trust_seeds(
+    graph: PairGraph, age_weight: np.ndarray, config: ScoringConfig,
+    given: np.ndarray | None = None,
+) -> np.ndarray:
+    """1.0 for each trust seed, 0.0 for everyone else.
+
+    Seeds are the accounts the community vouches for (`given`: admins, moderators,
+    vouched members, verified linked accounts) and the accounts with an audience of
+    their own: at least seed_audience distinct others acted on them, each counted by
+    its age weight (a throwaway the platform dates as days old counts for almost
+    nothing, an account two years old in full, one of unknown age in full). A closed
+    ring cannot make a seed of one of its members by trading among itself unless it
+    has more than seed_audience old accounts; a ring of twenty has nineteen.
+    """
+    n = graph.amount.shape[0]
+    seeds = np.zeros(n)
+    if config.seed_audience > 0:
+        amount = graph.amount
+        rows = np.repeat(np.arange(n), np.diff(amount.indptr))
+        audience = np.bincount(rows, weights=age_weight[amount.indices], minlength=n)
+        seeds[audience >= config.seed_audience] = 1.0
+    if given is not None:
+        seeds[np.asarray(given, dtype=bool)] = 1.0
+    return seeds
+
+
+def trust_share(trust_raw: np.ndarray, seeds: np.ndarray, config: ScoringConfig) -> np.ndarray:
+    """min(1, trust / trust_knee), 1 for a seed: how far an account's earned and
+    activity bases count."""
+    out = np.minimum(trust_raw / config.trust_knee, 1.0)
+    np.maximum(out, seeds, out=out)
+    return out
+
+
+def activity_base(
+    graph: PairGraph, standing: np.ndarray, config: ScoringConfig,
+    trust: np.ndarray | None = None,
+) -> np.ndarray:
     """Base an actor earns by acting on accounts that others already value.
 
     Most real fans are never acted on themselves (80% of Higgs actors), so the earned
@@ -164,6 +241,10 @@ def activity_base(graph: PairGraph, standing: np.ndarray, config: ScoringConfig)
     amount = graph.amount
     quality = np.minimum(standing / config.established_raw, 1.0)
     quality *= np.minimum(standing / config.activity_knee, 1.0)
+    if trust is not None:
+        # Standing counts only as far as trust from the seeds reaches it: a closed ring
+        # of old accounts has standing among itself and none of the seeds' trust.
+        quality *= trust
     rows = np.repeat(np.arange(amount.shape[0]), np.diff(amount.indptr))
     per_pair = quality[rows]
     # (as float64: a bincount of nothing is int)
@@ -251,10 +332,14 @@ def solve(
     unrelated components are scored with it. `labels` are the components, numbered
     0..k-1 (computed here when not given)."""
     n = matrix.shape[0]
-    raw = np.zeros(n) if start is None else start.copy()
-    weight = np.ones(n)
-    fresh = np.empty(n)
-    scratch = np.empty(n)
+    # A 2-D base solves several columns at once (the standing and the seeds' trust):
+    # one pass over the matrix per iteration serves them all.
+    shape = (n,) if base is None or np.ndim(base) == 1 else (n, np.shape(base)[1])
+    raw = np.zeros(shape) if start is None else start.copy()
+    weight = np.ones(shape)
+    fresh = np.empty(shape)
+    scratch = np.empty(shape)
+    cap = None if ceiling is None else (ceiling if len(shape) == 1 else ceiling[:, None])
     tol = config.tolerance
     label = components(matrix) if labels is None else labels
     order = np.argsort(label, kind="stable")
@@ -264,10 +349,10 @@ def solve(
     iterations = 0
     for iterations in range(1, config.max_iterations + 1):  # noqa: B007 - reported
         endorser_weight(raw, config, out=fresh, base=base)
-        np.copyto(weight, fresh, where=moving)
-        new = matrix @ weight
-        if ceiling is not None:
-            np.minimum(new, ceiling, out=new)
+        np.copyto(weight, fresh, where=moving if len(shape) == 1 else moving[:, None])
+        new = np.asarray(matrix @ weight)
+        if cap is not None:
+            np.minimum(new, cap, out=new)
         np.subtract(new, raw, out=scratch)
         np.abs(scratch, out=scratch)
         scratch /= new + 1.0
@@ -275,7 +360,8 @@ def solve(
         if n == 0:
             converged = True
             break
-        settled = np.maximum.reduceat(scratch[order], starts) <= tol
+        moved = scratch if len(shape) == 1 else scratch.max(axis=1)
+        settled = np.maximum.reduceat(moved[order], starts) <= tol
         moving &= ~settled[label]  # labels are 0..k-1, as reduceat's groups
         if not moving.any():
             converged = True

@@ -38,12 +38,17 @@ class AccountFacts:
     `created` is when the account was created on its platform (epoch seconds, NaN
     when unknown, None when unknown for everyone): tenure evidence that the platform
     vouches for, so an old account new to a community is not treated as a throwaway.
+
+    `seed` marks the accounts the community itself trusts (bool, None when nobody is):
+    its admins and moderators, members an admin vouched for, verified linked accounts.
+    Trust flows from them (docs/scoring.md, "Trust seeds").
     """
 
     is_bot: np.ndarray
     followers: np.ndarray
     listed: np.ndarray
     created: np.ndarray | None = None
+    seed: np.ndarray | None = None
 
     @classmethod
     def unknown(cls, n_users: int) -> AccountFacts:
@@ -78,7 +83,12 @@ class ScoreArrays:
     model_version: str = MODEL_VERSION
     # Earned base per user (propagation.member_base): what their endorsement carries
     # before any standing of their own; trust_floor for throwaway and brand-new accounts.
+    # The base used in the second pass, after trust (docs/scoring.md, "Trust seeds").
     base: np.ndarray | None = None
+    # The earned base before trust (tenure and fans only), and the share of it that
+    # counts: min(1, trust from the seeds / trust_knee), 1 for a seed.
+    earned_base: np.ndarray | None = None
+    trust: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,9 @@ class Profile:
     listed: int | None = None
     # When the account was created on its platform (epoch seconds), if known.
     created: float | None = None
+    # A trust seed: an admin or moderator of the community, a member an admin vouched
+    # for, a verified linked account (AccountFacts.seed).
+    seed: bool = False
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ YEAR = 365 * DAY
 
 
 def _bases(events: list[tuple[int, int, float]], n: int, created: list[float] | None):
-    """Earned base per account: events are (actor, target, days ago), all replies."""
+    """Earned base per account, before trust: events are (actor, target, days ago), all
+    replies."""
     actor, target, days = (np.asarray(c) for c in zip(*events, strict=True))
     arrays = InteractionArrays(
         actor.astype(np.int64), target.astype(np.int64),
@@ -28,8 +29,8 @@ def _bases(events: list[tuple[int, int, float]], n: int, created: list[float] | 
     if created is not None:
         facts.created = np.asarray(created, dtype=np.float64)
     result = score_arrays(arrays, facts, NOW)
-    assert result.base is not None
-    return result.base
+    assert result.earned_base is not None
+    return result.earned_base
 
 
 def _expected(days: float, *, dated: bool) -> float:
@@ -85,10 +86,10 @@ def test_an_old_account_nobody_acts_on_keeps_the_floor():
 def test_creation_times_make_old_members_of_a_new_server_count_in_full():
     """A server the bot joined today: everyone's endorsement counted the floor without a
     creation time; with their real (old) creation times every base is full, exactly as
-    under a flat base (trust_floor 1)."""
+    under a flat base (trust_floor 1). Ann owns the server: the trust seed."""
     names = ["ann", "ben", "cat", "dan", "eve"]
     today = [ev(a, t, "reply") for a in names for t in names if a != t]
-    created = [Profile(n, created=NOW - 4 * YEAR) for n in names]
+    created = [Profile(n, created=NOW - 4 * YEAR, seed=n == "ann") for n in names]
     new_server = by_user(today)
     with_age = by_user(today, created)
     flat = by_user(today, config=ScoringConfig(trust_floor=1.0))

@@ -42,7 +42,7 @@ def test_default_config_is_valid_and_matches_the_issue():
         ("pariah", 1, 9), ("lurker", 10, 24), ("regular", 25, 44), ("voice", 45, 64),
         ("influencer", 65, 79), ("luminary", 80, 89), ("guru", 90, 100),
     ]  # fmt: skip
-    assert MODEL_VERSION == "2026.12-1"
+    assert MODEL_VERSION == "2026.12-2"
 
 
 @pytest.mark.parametrize(

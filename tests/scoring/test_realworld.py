@@ -24,18 +24,15 @@ from bench.realworld import (
 )
 
 HIGGS_SAMPLE_ROWS = 150_000
-AGED_RING = "aged ring: 20 accounts created 3 years ago, a week"
 REAL_RING = "real ring: 20 real low-ranked users, 3 replies each way in a day"
-# Old accounts (the platform vouches for their age) trading only with each other are
-# bounded by the clique value (score 61), not by the bottom half: nothing but the ring
-# itself acts on them and the model has no seeds (docs/scoring.md, "Known limits").
-# On the full Higgs week the worst quiet user still loses 6 (target 5); in this sample,
-# 5. A ring of real users still gains past the bound in the synthetic community, where
-# every member's base is full (docs/scoring.md, "Known limits").
+# A ring of real users still gains past the bound in the synthetic community, where
+# every member's earned base is full and trust reaches the low-ranked members: twenty
+# established members giving each other their whole attention are worth the clique
+# value (docs/scoring.md, "Known limits").
 NOT_MET = {
-    "higgs": {AGED_RING},
-    "congress": {AGED_RING},
-    "synthetic": {AGED_RING, REAL_RING},
+    "higgs": set(),
+    "congress": set(),
+    "synthetic": {REAL_RING},
     "discord-4": set(),
 }
 
