@@ -8,6 +8,7 @@ types (a Discord channel picker, a role) into ids.
     exclude channel|role|user ID                     include channel|role|user ID
     tier-role TIER ROLE                              tier-role TIER none
     cards on|off                                     (score cards as images)
+    vouch USER        unvouch USER                   (trust seeds; `show` lists them)
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from commands.types import Reply, Request
 
 ExclusionKind = Literal["channel", "role", "user"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SUBCOMMANDS = ("show", "schedule", "unschedule", "exclude", "include", "tier-role", "cards")
+SUBCOMMANDS = ("show", "schedule", "unschedule", "exclude", "include", "tier-role", "cards",
+               "vouch", "unvouch")
 _ID = re.compile(r"^[\w.\-]{1,64}$")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 MAX_TOP = 50
@@ -50,6 +52,8 @@ class SettingsView:
     excluded_users: tuple[str, ...]
     tier_roles: tuple[tuple[str, str], ...]  # (tier, role id), lowest tier first
     cards: bool = True  # score cards as images (where the platform shows them)
+    # Members an admin vouched for (trust seeds of the scores), oldest vouch first.
+    vouched_users: tuple[str, ...] = ()
 
 
 class CommunitySettings(Protocol):
@@ -69,6 +73,9 @@ class CommunitySettings(Protocol):
 
     async def set_cards(self, platform: str, community: str, enabled: bool,
                         now: datetime) -> None: ...
+
+    async def set_vouched(self, platform: str, community: str, external_id: str,
+                          vouched: bool, now: datetime) -> bool: ...
 
 
 class AdminPorts(Ports, Protocol):
@@ -113,6 +120,12 @@ async def kloutadmin(request: Request, ports: Ports) -> Reply:
         enabled = args[0].lower() == "on"
         await settings.set_cards(*where, enabled, request.now)
         change = {"action": "cards", "enabled": enabled}
+    elif sub in ("vouch", "unvouch"):
+        if len(args) != 1:
+            raise UserError("admin_usage", subcommands=list(SUBCOMMANDS))
+        _check_id(args[0])
+        changed = await settings.set_vouched(*where, args[0], sub == "vouch", request.now)
+        change = {"action": sub, "id": args[0], "changed": changed}
     else:
         raise UserError("admin_usage", subcommands=list(SUBCOMMANDS))
     view = await settings.view(*where)

@@ -174,6 +174,14 @@ class KloutCommands(commands.Cog):
                            user: discord.User) -> None:
         await self.answer(interaction, "kloutadmin", ("include", "user", str(user.id)))
 
+    @admin.command(name="vouch", description="Vouch for a member: a trust seed of the scores")
+    async def vouch(self, interaction: discord.Interaction[Any], user: discord.User) -> None:
+        await self.answer(interaction, "kloutadmin", ("vouch", str(user.id)))
+
+    @admin.command(name="unvouch", description="Take back a vouch")
+    async def unvouch(self, interaction: discord.Interaction[Any], user: discord.User) -> None:
+        await self.answer(interaction, "kloutadmin", ("unvouch", str(user.id)))
+
     @admin.command(name="tier-role", description="Give a role to members of a tier (no role: stop)")
     @app_commands.describe(tier="Tier name, e.g. guru", role="Role to give; leave out to stop")
     async def tier_role(self, interaction: discord.Interaction[Any], tier: str,

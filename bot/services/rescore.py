@@ -128,7 +128,7 @@ class Rescorer:
         """Read and score in threads of this process."""
         graph = await self.store.events.load_graph(community_id, since, int(now))
         stages.mark("read")
-        facts = await self.store.accounts.fact_arrays(graph.account_ids)
+        facts = await self.store.accounts.fact_arrays(graph.account_ids, community_id)
         stages.mark("facts")
         # Seconds of numpy work: off the event loop, so the bot keeps answering meanwhile.
         table, members, result = await asyncio.to_thread(

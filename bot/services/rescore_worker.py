@@ -23,13 +23,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from bot.storage.bulk import FactArrays, GraphArrays, load_facts, load_window, reader
 from bot.storage.rescore_writes import write_rescore_blocking
 from bot.storage.scores import ScoreTable
+from bot.storage.vouches import load_seeds
 from scoring.config import ScoringConfig
 from scoring.engine import AccountFacts, InteractionArrays, ScoreArrays, score_arrays
 
@@ -62,7 +63,7 @@ def score_graph(graph: GraphArrays, facts: FactArrays, now: float, config: Scori
     arrays = InteractionArrays(graph.actor, graph.target, graph.kind, graph.ts,
                                len(graph.account_ids), graph.weight)
     result = score_arrays(arrays, AccountFacts(facts.is_bot, facts.followers, facts.listed,
-                                               facts.created),
+                                               facts.created, facts.seed),
                           now, config, on_stage=on_stage)
     ids = graph.account_ids
     # Highest raw first; a stable sort keeps equal raws in account id order (ids are
@@ -84,7 +85,8 @@ def compute(path: str, timeout_s: float, community_id: int, since: int, now: flo
     with reader(path, timeout_s) as conn:
         graph = load_window(conn, community_id, since, int(now), threads=WORKER_THREADS)
         stages.mark("read")
-        facts = load_facts(conn, graph.account_ids)
+        facts = replace(load_facts(conn, graph.account_ids),
+                        seed=load_seeds(conn, community_id, graph.account_ids))
         stages.mark("facts")
     table, members, result = score_graph(graph, facts, now, config, stages.mark)
     return Scored(table, members, graph.events, graph.max_event_id, result.converged,

@@ -8,6 +8,7 @@ from datetime import datetime
 from bot.storage import Storage
 from bot.storage.guild_settings import Schedule
 from commands.admin import ExclusionKind, ScheduleSpec, SettingsView
+from commands.errors import UserError
 from scoring.config import ScoringConfig
 
 
@@ -40,10 +41,12 @@ class SettingsService:
                                                        s.timezone, s.top)
         order = {tier: i for i, tier in enumerate(self._tiers)}
         roles = sorted(current.tier_roles.items(), key=lambda kv: order.get(kv[0], len(order)))
+        community_id = await self._community_id(platform, community)
         return SettingsView(schedule, tuple(sorted(current.excluded_channels)),
                             tuple(sorted(current.excluded_roles)),
                             tuple(sorted(current.excluded_users)), tuple(roles),
-                            cards=self.cards_on(current.cards))
+                            cards=self.cards_on(current.cards),
+                            vouched_users=tuple(await self.store.vouches.vouched(community_id)))
 
     def cards_on(self, stored: bool | None) -> bool:
         """Whether a community with this stored choice gets score-card images."""
@@ -77,3 +80,22 @@ class SettingsService:
         await self.store.guild_settings.set_tier_role(community_id, tier, role_id)
         self._changed(community_id)
 
+
+    async def set_vouched(self, platform: str, community: str, external_id: str,
+                          vouched: bool, now: datetime) -> bool:
+        """Vouch for a member (a trust seed of the scores) or take it back; True when
+        something changed. Nobody who opted out or was forgotten is stored."""
+        community_id = await self._community_id(platform, community)
+        if vouched:
+            await self.store.privacy.ensure_loaded()
+            if self.store.privacy.blocks(platform, external_id):
+                raise UserError("admin_vouch_blocked", id=external_id)
+            account_id = await self.store.accounts.ensure(platform, external_id)
+            changed = await self.store.vouches.vouch(community_id, account_id,
+                                                     int(now.timestamp()))
+        else:
+            account = await self.store.accounts.by_external(platform, external_id)
+            changed = account is not None and await self.store.vouches.unvouch(
+                community_id, account.id)
+        self._changed(community_id)
+        return changed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 
 import aiosqlite
 import numpy as np
@@ -12,6 +13,7 @@ from bot.storage.bulk import FactArrays, load_facts
 from bot.storage.db import Database
 from bot.storage.models import Account, Community
 from bot.storage.reads import Read, chunked, first, rows
+from bot.storage.vouches import load_seeds
 
 _ACCOUNT_COLUMNS = (
     "id, platform, external_id, handle, display_name, is_bot, followers, listed, opted_out, "
@@ -202,9 +204,16 @@ class AccountRepository:
             out.extend((int(r[0]), bool(r[1]), r[2], r[3]) for r in rows)
         return out
 
-    async def fact_arrays(self, account_ids: np.ndarray) -> FactArrays:
-        """Facts of many accounts (sorted ids) as arrays, in one read off the event loop."""
-        return await self.db.run_sync(lambda conn: load_facts(conn, account_ids))
+    async def fact_arrays(self, account_ids: np.ndarray, community_id: int | None = None
+                          ) -> FactArrays:
+        """Facts of many accounts (sorted ids) as arrays, in one read off the event loop;
+        with `community_id`, also who is vouched for there (the trust seeds)."""
+        def work(conn: sqlite3.Connection) -> FactArrays:
+            facts = load_facts(conn, account_ids)
+            if community_id is None:
+                return facts
+            return replace(facts, seed=load_seeds(conn, community_id, account_ids))
+        return await self.db.run_sync(work)
 
     async def names(self, community_id: int, account_ids: list[int]) -> dict[int, str]:
         """Names to show for these accounts here; opted-out members are left out (they

@@ -121,6 +121,8 @@ class FactArrays:
     followers: np.ndarray
     listed: np.ndarray
     created: np.ndarray
+    # Trust seeds of the community scored (bot/storage/vouches.py), None when not read.
+    seed: np.ndarray | None = None
 
 
 @dataclass

@@ -237,6 +237,10 @@ class PrivacyRepository:
         async with self.db.write() as conn:
             await conn.execute(f"UPDATE accounts SET opted_out = ? WHERE id IN ({marks})",
                                (int(opted_out), *ids))
+            if opted_out:
+                # An opted-out member is not scored, and a vouch for them would still
+                # name them in the admins' list: it goes (an admin may vouch again).
+                await conn.execute(f"DELETE FROM vouches WHERE account_id IN ({marks})", ids)
         for a in accounts:
             if opted_out:
                 self._opted_out.add((a.platform, a.external_id))
