@@ -136,8 +136,11 @@ def score_arrays(
     if seeds.any():
         # First pass, two columns at once: standing from the earned bases (before trust),
         # and the seeds' trust (TrustRank: a base of 1 on the seeds, 0 elsewhere).
+        # Trust past trust_knee counts no more (tau is 1 there), so it is capped there:
+        # past the cap it is settled at once.
+        caps = np.column_stack([ceiling, np.minimum(ceiling, config.trust_knee)])
         first = solve(matrix, config, np.column_stack([earned.base(), seeds]),
-                      ceiling=ceiling, labels=labels)
+                      ceiling=caps, labels=labels)
         standing = first.raw[:, 0].copy()
         trust = trust_share(first.raw[:, 1], seeds, config)
     else:

@@ -339,7 +339,9 @@ def solve(
     weight = np.ones(shape)
     fresh = np.empty(shape)
     scratch = np.empty(shape)
-    cap = None if ceiling is None else (ceiling if len(shape) == 1 else ceiling[:, None])
+    cap = ceiling
+    if ceiling is not None and ceiling.ndim < len(shape):
+        cap = ceiling[:, None]  # one ceiling for every column
     tol = config.tolerance
     label = components(matrix) if labels is None else labels
     order = np.argsort(label, kind="stable")
