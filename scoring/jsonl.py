@@ -30,6 +30,7 @@ import orjson
 
 from scoring.config import ScoringConfig
 from scoring.engine import score_arrays
+from scoring.jsonl_bytes import add_plain_run
 from scoring.jsonl_fields import (
     MAX_EPOCH,
     MAX_ID_CHARS,
@@ -304,9 +305,18 @@ def _read_batch(
 ) -> None:
     """Plain lines go in column-wise, a whole batch at a time; a batch with anything
     doubtful is halved until the doubtful lines go one by one, each problem worded
-    by FieldReader. Line 1 always goes alone (it may start with a BOM)."""
-    if first > 1 and _decoded_batch(batch, table, reader):
-        return
+    by FieldReader. Line 1 always goes alone (it may start with a BOM). Before
+    either, the byte-level reader takes the batch's leading run of plain lines."""
+    if first > 1:
+        if set(map(type, batch)) == {bytes}:
+            taken = add_plain_run(cast(list[bytes], batch), table, reader)
+            if taken == len(batch):
+                return
+            if taken:
+                _read_batch(batch[taken:], first + taken, table, reader, problems)
+                return
+        if _decoded_batch(batch, table, reader):
+            return
     if len(batch) > _SMALLEST_BATCH:
         half = len(batch) // 2
         _read_batch(batch[:half], first, table, reader, problems)
