@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from scoring.engine import _facts_from_profiles
+from scoring.jsonl_bytes import unique_ids
 from scoring.jsonl_fields import (
     MAX_EPOCH,
     MAX_ID_CHARS,
@@ -216,9 +217,9 @@ class EventTable:
         # Users are numbered by sorting their UTF-8 bytes: the code point order of
         # score_events' sorted(str), since UTF-8 keeps that order.
         every = _concatenate([*actors, *targets, known_ids])
-        unique, number = np.unique(every, return_inverse=True)
+        unique, number = unique_ids(every)
         # The marker sorts first (known holds it): dropping it makes it -1.
-        unique, number = unique[1:], number.ravel() - 1
+        unique, number = unique[1:], number - 1
         users = [name.decode() for name in unique.tolist()]
         m = sum(len(a) for a in actors)
         actor, target, rank = number[:m], number[m : 2 * m], number[2 * m : -1]
