@@ -1,7 +1,8 @@
 """`klout-bot score EVENTS.jsonl`: score a JSONL file of events, print JSONL scores.
 
-The I/O half of scoring.jsonl.run_score_cli: reading the file, the clock and the
-config file happen here so the scoring package stays pure.
+The I/O half of scoring.jsonl.score_cli_text (run_score_cli with the rows as one
+text): reading the file, the clock and the config file happen here so the scoring
+package stays pure.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from scoring.config import ScoringConfig, ScoringConfigError, config_from_table
-from scoring.jsonl import MAX_LINE_BYTES, OverlongLine, run_score_cli
+from scoring.jsonl import MAX_LINE_BYTES, OverlongLine, score_cli_text
 
 NAME = "score"
 EXIT_USAGE = 2
 CHUNK_BYTES = 1 << 20
-WRITE_ROWS = 10_000
+WRITE_CHARS = 1 << 20
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -70,12 +71,12 @@ def run(args: argparse.Namespace, app_config: Any = None) -> int:
     gc.disable()
     try:
         if args.events == "-":
-            outcome = run_score_cli(
+            outcome = score_cli_text(
                 read_lines(sys.stdin.buffer), now, config, args.strict, args.community
             )
         else:
             with Path(args.events).open("rb") as handle:
-                outcome = run_score_cli(
+                outcome = score_cli_text(
                     read_lines(handle), now, config, args.strict, args.community
                 )
     except OSError as exc:
@@ -86,10 +87,10 @@ def run(args: argparse.Namespace, app_config: Any = None) -> int:
     for problem in outcome.problems:
         _err(f"{args.events}: {problem}")
     out = sys.stdout
-    rows = outcome.output
+    text = outcome.text
     try:
-        for start in range(0, len(rows), WRITE_ROWS):  # few large writes, not one per row
-            out.write("\n".join(rows[start : start + WRITE_ROWS]) + "\n")
+        for start in range(0, len(text), WRITE_CHARS):  # few large writes, not one per row
+            out.write(text[start : start + WRITE_CHARS])
         out.flush()
     except BrokenPipeError:
         # The reader stopped early (`| head`): its choice, not an error. Point stdout

@@ -30,6 +30,7 @@ import orjson
 
 from scoring.config import ScoringConfig
 from scoring.engine import score_arrays
+from scoring.jsonl_bytes import add_plain_run
 from scoring.jsonl_fields import (
     MAX_EPOCH,
     MAX_ID_CHARS,
@@ -50,6 +51,7 @@ __all__ = [
     "MAX_LINE_BYTES",
     "MAX_LINE_CHARS",
     "CliOutcome",
+    "CliText",
     "OverlongLine",
     "ParseResult",
     "format_results",
@@ -57,6 +59,7 @@ __all__ = [
     "parse_lines",
     "parse_timestamp",
     "run_score_cli",
+    "score_cli_text",
 ]
 
 MAX_LINE_CHARS = 1_000_000
@@ -85,6 +88,14 @@ class ParseResult:
 
 class CliOutcome(NamedTuple):
     output: list[str]
+    problems: list[str]
+    exit_code: int
+
+
+class CliText(NamedTuple):
+    """CliOutcome with the rows as one text, each row ended by a newline."""
+
+    text: str
     problems: list[str]
     exit_code: int
 
@@ -184,73 +195,77 @@ def format_results(scores: Iterable[UserScore]) -> Iterator[str]:
         )
 
 
-def _score_table(table: EventTable, now: float, config: ScoringConfig) -> list[str]:
-    """score_events' result for the same lines, formatted as format_results would."""
+def _score_table(table: EventTable, now: float, config: ScoringConfig) -> str:
+    """score_events' result for the same lines, formatted as format_results would:
+    the rows, each ended by a newline."""
     users, platforms, arrays, facts = table.inputs()
     result = score_arrays(arrays, facts, now, config)
-    return _rows(users, platforms, result, facts.is_bot, config)
+    return _rows_text(users, platforms, result, facts.is_bot, config)
 
 
-def _rows(
+def _rows_text(
     users: list[str], platforms: list[str], result: Any, is_bot: np.ndarray, config: ScoringConfig
-) -> list[str]:
-    """format_results(score_events(...)) from the arrays: same keys, same order, same
-    rounding (Python's round, then repr, as json.dumps does), same sort. Built a
-    column at a time and joined by one str.format per row: a Python loop over
-    300,000 rows costs more than the model."""
+) -> str:
+    """format_results(score_events(...)) from the arrays, each row ended by a newline:
+    same keys, same order, same rounding (Python's round, then repr, as json.dumps
+    does), same sort. Everything after the user depends on a few columns, and rows
+    come sorted by score and raw, so most rows share it with their neighbours (on
+    Higgs, 305k rows have 23k such runs): each run's text is formatted once and its
+    users joined with it in one str.join."""
     kept = np.flatnonzero(~np.asarray(is_bot, dtype=bool))
+    if not len(kept):
+        return ""
     raw = result.raw
     # score_events sorts by (-score, -raw, user); users are numbered in sorted order.
     order = kept[np.lexsort((kept, -raw[kept], -result.score[kept].astype(np.int64)))]
     parts = result.by_platform[order, : min(len(platforms), result.by_platform.shape[1])]
-    encode = json.encoder.encode_basestring
-    # Only users who earned something on a network list it (as score_events does).
-    network = [""] * len(order)
-    for code in range(parts.shape[1]):
-        label = f", {encode(f'network:{platforms[code]}')}: "
-        column = parts[:, code]
-        listed = np.flatnonzero(column > 0)
-        for k, value in zip(listed.tolist(), _number_texts(column[listed]), strict=True):
-            network[k] += label + value
-    scores = result.score[order].astype(np.int64).tolist()
-    tiers = {s: encode(config.tier_for(s)) for s in set(scores)}
-    model_version = encode(result.model_version)
-    raw_texts = _number_texts(raw[order])
-    propagated = result.propagated[order]
-    # Without audience points the two columns are one (the common case).
-    same = np.array_equal(propagated.view(np.int64), raw[order].view(np.int64))
-    rows = zip(
-        map(encode, map(users.__getitem__, order.tolist())),
-        scores,
-        map(tiers.__getitem__, scores),
-        raw_texts,
-        raw_texts if same else _number_texts(propagated),
-        _number_texts(result.prior[order]),
-        network,
-        result.distinct_actors[order].tolist(),
-        strict=True,
-    )
-    return [
-        f'{{"user": {user}, "score": {score}, "tier": {tier}, "raw": {raw_i}, '
-        f'"components": {{"propagated": {propagated_i}, "audience_points": {prior}{networks}}}, '
-        f'"distinct_actors": {distinct}, "model_version": {model_version}}}'
-        for user, score, tier, raw_i, propagated_i, prior, networks, distinct in rows
+    score = result.score[order].astype(np.int64)
+    columns = {
+        "raw": np.ascontiguousarray(raw[order], dtype=np.float64),
+        "propagated": np.ascontiguousarray(result.propagated[order], dtype=np.float64),
+        "prior": np.ascontiguousarray(result.prior[order], dtype=np.float64),
+    }
+    networks = [
+        np.ascontiguousarray(parts[:, code], dtype=np.float64) for code in range(parts.shape[1])
     ]
-
-
-def _number_texts(values: np.ndarray) -> list[str]:
-    """_number of every value, formatting each run of equal values once: rows come
-    sorted by raw score and leaves of the graph score alike. Runs are of equal
-    bits, since 0.0 and -0.0 are equal numbers but two texts."""
-    values = np.ascontiguousarray(values, dtype=np.float64)
-    if not len(values):
-        return []
-    bits = values.view(np.int64)
-    starts = np.empty(len(values), dtype=bool)
+    distinct = np.asarray(result.distinct_actors[order], dtype=np.int64)
+    # A run starts where any of those columns changes; floats compared as bits, since
+    # 0.0 and -0.0 are equal numbers but two texts.
+    starts = np.zeros(len(order), dtype=bool)
     starts[0] = True
-    np.not_equal(bits[1:], bits[:-1], out=starts[1:])
-    texts = np.array(list(map(_number, values[starts].tolist())), dtype=object)
-    return texts[np.cumsum(starts) - 1].tolist()
+    for column in [score, distinct, *(c.view(np.int64) for c in [*columns.values(), *networks])]:
+        starts[1:] |= column[1:] != column[:-1]
+    first = np.flatnonzero(starts)
+    encode = json.encoder.encode_basestring
+    model_version = encode(result.model_version)
+    texts = {name: map(_number, column[first].tolist()) for name, column in columns.items()}
+    network = [""] * len(first)
+    for code, column in enumerate(networks):
+        label = f", {encode(f'network:{platforms[code]}')}: "
+        values = column[first]
+        # Only users who earned something on a network list it (as score_events does).
+        for k in np.flatnonzero(values > 0).tolist():
+            network[k] += label + _number(float(values[k]))
+    scores = score[first].tolist()
+    tiers = {s: encode(config.tier_for(s)) for s in set(scores)}
+    suffixes = [
+        f', "score": {score_i}, "tier": {tiers[score_i]}, "raw": {raw_i}, "components": '
+        f'{{"propagated": {propagated_i}, "audience_points": {prior_i}{networks_i}}}, '
+        f'"distinct_actors": {distinct_i}, "model_version": {model_version}}}\n'
+        for score_i, raw_i, propagated_i, prior_i, networks_i, distinct_i in zip(
+            scores, texts["raw"], texts["propagated"], texts["prior"], network,
+            distinct[first].tolist(), strict=True,
+        )
+    ]
+    names = list(map(encode, map(users.__getitem__, order.tolist())))
+    head = '{"user": '
+    bounds = [*first.tolist(), len(order)]
+    return "".join(
+        [
+            head + (suffix + head).join(names[bounds[r] : bounds[r + 1]]) + suffix
+            for r, suffix in enumerate(suffixes)
+        ]
+    )
 
 
 def _number(value: float) -> str:
@@ -304,9 +319,18 @@ def _read_batch(
 ) -> None:
     """Plain lines go in column-wise, a whole batch at a time; a batch with anything
     doubtful is halved until the doubtful lines go one by one, each problem worded
-    by FieldReader. Line 1 always goes alone (it may start with a BOM)."""
-    if first > 1 and _decoded_batch(batch, table, reader):
-        return
+    by FieldReader. Line 1 always goes alone (it may start with a BOM). Before
+    either, the byte-level reader takes the batch's leading run of plain lines."""
+    if first > 1:
+        if set(map(type, batch)) == {bytes}:
+            taken = add_plain_run(cast(list[bytes], batch), table, reader)
+            if taken == len(batch):
+                return
+            if taken:
+                _read_batch(batch[taken:], first + taken, table, reader, problems)
+                return
+        if _decoded_batch(batch, table, reader):
+            return
     if len(batch) > _SMALLEST_BATCH:
         half = len(batch) // 2
         _read_batch(batch[:half], first, table, reader, problems)
@@ -334,11 +358,23 @@ def run_score_cli(
     problems and not a single usable line, or --community names a community no
     event belongs to.
     """
+    text, problems, code = score_cli_text(lines, now, config, strict, community)
+    return CliOutcome(text.split("\n")[:-1], problems, code)
+
+
+def score_cli_text(
+    lines: Iterable[Line],
+    now: float | datetime,
+    config: ScoringConfig | None = None,
+    strict: bool = False,
+    community: str | None = None,
+) -> CliText:
+    """run_score_cli with the rows as one text (what the command writes)."""
     table, problems = read_table(lines, community)
     if problems and (strict or not table.has_lines()):
-        return CliOutcome([], problems, 1)
+        return CliText("", problems, 1)
     if community is not None and community not in table.communities:
         known = ", ".join(repr(c) for c in sorted(table.communities)[:10]) or "none"
         problems.append(f"no events in community {community!r} (communities seen: {known})")
-        return CliOutcome([], problems, 1)
-    return CliOutcome(_score_table(table, to_epoch(now), config or ScoringConfig()), problems, 0)
+        return CliText("", problems, 1)
+    return CliText(_score_table(table, to_epoch(now), config or ScoringConfig()), problems, 0)

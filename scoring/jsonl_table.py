@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from scoring.engine import _facts_from_profiles
+from scoring.jsonl_bytes import unique_ids
 from scoring.jsonl_fields import (
     MAX_EPOCH,
     MAX_ID_CHARS,
@@ -33,8 +34,11 @@ from scoring.records import AccountFacts, InteractionArrays, Profile
 
 _MISSING = object()
 _SMALL_CACHE = 256
-# Sorting ids in numpy needs n * longest * 4 bytes; beyond this length, sort in Python.
-_NUMPY_SORT_MAX_CHARS = 32
+# Sorting ids in numpy needs n * longest bytes; beyond this many UTF-8 bytes, ids are
+# sorted as Python bytes objects instead.
+_NUMPY_SORT_MAX_BYTES = 64
+# A target id that names nobody (a message): ids are never empty.
+_NO_TARGET = b""
 
 
 class EventTable:
@@ -52,6 +56,8 @@ class EventTable:
         self.weight: list[float] = []
         self.platform: list[int] = []
         self.profiles: list[Profile] = []
+        # Runs the byte-level reader added: (events in the lists before it, columns).
+        self._runs: list[tuple[int, _Run]] = []
 
     def add(self, record: EventFields | Profile) -> None:
         """One record FieldReader accepted."""
@@ -163,30 +169,136 @@ class EventTable:
                 codes[name] = self.platform_index.setdefault(platform, len(self.platform_index))
         return list(map(codes.__getitem__, names))
 
+    def platform_code(self, reader: FieldReader, name: str) -> int:
+        """The provisional code of an accepted platform spelling (LineError if refused)."""
+        return self._platforms([name], reader)[0]
+
+    def add_columns(
+        self,
+        actor: np.ndarray,
+        target: np.ndarray | None,
+        kind: np.ndarray,
+        ts: np.ndarray,
+        platform: np.ndarray,
+        community: tuple[np.ndarray, list[str]] | None,
+    ) -> None:
+        """A run of events the byte-level reader accepted: ids as fixed-width UTF-8
+        bytes (target None: all messages), community as (per line, distinct names)."""
+        if community is not None:
+            self.communities.update(community[1])
+        if self.community is not None:
+            if community is None:
+                return
+            chosen = community[0] == self.community.encode()
+            actor, kind, ts, platform = actor[chosen], kind[chosen], ts[chosen], platform[chosen]
+            target = None if target is None else target[chosen]
+        if not len(actor):
+            return
+        if target is None:
+            target = np.full(len(actor), _NO_TARGET, dtype="S1")
+        self._runs.append((len(self.actor), _Run(actor, target, kind, ts, platform)))
+
     def has_lines(self) -> bool:
-        return bool(self.actor or self.profiles)
+        return bool(self.actor or self.profiles or self._runs)
+
+    def event_count(self) -> int:
+        return len(self.actor) + sum(len(run.kind) for _, run in self._runs)
 
     def inputs(self) -> tuple[list[str], list[str], InteractionArrays, AccountFacts]:
         """(users, platforms, arrays, facts) numbered as score_events numbers them:
-        users and platforms in sorted order."""
-        ids = list(self.index)
-        users, rank = _sorted_with_ranks(ids)
+        users and platforms in sorted order, events in line order."""
+        # The strict paths' ids, by provisional number, then one for "no target" (-1).
+        known = [*(name.encode() for name in self.index), _NO_TARGET]
+        known_ids = _id_array(known)
         platforms, platform_rank = _sorted_with_ranks(list(self.platform_index))
-        actor = rank[_array(self.actor, np.int64)]
-        target = _array(self.target, np.int64)
-        has_target = target >= 0
-        target[has_target] = rank[target[has_target]]
+        runs = self._interleaved(known_ids)
+        actors = [run.actor for run in runs]
+        targets = [run.target for run in runs]
+        # Users are numbered by sorting their UTF-8 bytes: the code point order of
+        # score_events' sorted(str), since UTF-8 keeps that order.
+        every = _concatenate([*actors, *targets, known_ids])
+        unique, number = unique_ids(every)
+        # The marker sorts first (known holds it): dropping it makes it -1.
+        unique, number = unique[1:], number - 1
+        users = [name.decode() for name in unique.tolist()]
+        m = sum(len(a) for a in actors)
+        actor, target, rank = number[:m], number[m : 2 * m], number[2 * m : -1]
         arrays = InteractionArrays(
             actor,
             target,
-            _array(self.kind, np.uint8),
-            _array(self.ts, np.float64),
+            np.concatenate([run.kind for run in runs]) if runs else np.zeros(0, np.uint8),
+            np.concatenate([run.ts for run in runs]) if runs else np.zeros(0),
             len(users),
-            _array(self.weight, np.float64),
-            platform_rank[_array(self.platform, np.int64)],
+            np.concatenate([run.weight for run in runs]) if runs else np.zeros(0),
+            platform_rank[np.concatenate([run.platform for run in runs])]
+            if runs
+            else np.zeros(0, np.int64),
         )
-        facts = _facts_from_profiles(self.profiles, _Numbering(self.index, rank), {})
+        facts = _facts_from_profiles(self.profiles, _Numbering(self.index, rank, len(users)), {})
         return users, platforms, arrays, facts
+
+    def _interleaved(self, known_ids: np.ndarray) -> list[_Run]:
+        """Every event in line order: the strict paths' lists cut where runs came in."""
+        actor = _array(self.actor, np.int64)
+        target = _array(self.target, np.int64)
+        kind = _array(self.kind, np.uint8)
+        ts = _array(self.ts, np.float64)
+        weight = _array(self.weight, np.float64)
+        platform = _array(self.platform, np.int64)
+        out: list[_Run] = []
+        done = 0
+        for at, run in [*self._runs, (len(actor), None)]:
+            if at > done:
+                part = slice(done, at)
+                out.append(
+                    _Run(
+                        known_ids[actor[part]],
+                        known_ids[target[part]],  # -1: the no-target marker
+                        kind[part],
+                        ts[part],
+                        platform[part],
+                        weight[part],
+                    )
+                )
+                done = at
+            if run is not None:
+                out.append(run)
+        return out
+
+
+class _Run:
+    """Events in line order: ids as bytes, then kind, ts, platform and weight columns."""
+
+    def __init__(
+        self,
+        actor: np.ndarray,
+        target: np.ndarray,
+        kind: np.ndarray,
+        ts: np.ndarray,
+        platform: np.ndarray,
+        weight: np.ndarray | None = None,
+    ) -> None:
+        self.actor, self.target, self.kind, self.ts, self.platform = (
+            actor, target, kind, ts, platform
+        )
+        self.weight = np.ones(len(kind)) if weight is None else weight
+
+
+def _id_array(names: list[bytes]) -> np.ndarray:
+    """Fixed-width bytes when the ids are short, else Python bytes objects."""
+    longest = max(map(len, names), default=0)
+    if longest <= _NUMPY_SORT_MAX_BYTES:
+        return np.array(names, dtype=f"S{max(longest, 1)}")
+    return np.array(names, dtype=object)
+
+
+def _concatenate(parts: list[np.ndarray]) -> np.ndarray:
+    """One array of ids; Python bytes objects if any part is, or if the widest id
+    would make a fixed-width array too big."""
+    wide = any(p.dtype == object or p.dtype.itemsize > _NUMPY_SORT_MAX_BYTES for p in parts)
+    if wide:
+        return np.concatenate([p.astype(object) for p in parts])
+    return np.concatenate(parts)
 
 
 def _columns(objs: list[dict[str, Any]]) -> tuple[list[Any], ...]:
@@ -241,21 +353,11 @@ def _plain_weights(values: Sequence[Any]) -> bool:
 
 def _sorted_with_ranks(items: list[str]) -> tuple[list[str], np.ndarray]:
     """(sorted items, rank) with rank[i] = position of items[i] in the sorted list.
-
-    numpy orders str by code point like Python; ids hold no NUL (id_problem), the
-    one character numpy's fixed-width strings would lose."""
-    n = len(items)
-    longest = max(map(len, items), default=0)
-    if longest <= _NUMPY_SORT_MAX_CHARS:
-        strings = np.array(items, dtype=f"<U{max(longest, 1)}")
-        order = np.argsort(strings, kind="stable")
-        ordered = strings[order].tolist()
-    else:
-        order = np.array(sorted(range(n), key=items.__getitem__), dtype=np.int64)
-        ordered = [items[i] for i in order.tolist()]
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n, dtype=np.int64)
-    return ordered, rank
+    For the few platform names."""
+    order = sorted(range(len(items)), key=items.__getitem__)
+    rank = np.empty(len(items), dtype=np.int64)
+    rank[order] = np.arange(len(items), dtype=np.int64)
+    return [items[i] for i in order], rank
 
 
 def _array(values: list[Any], dtype: type) -> np.ndarray:
@@ -263,16 +365,18 @@ def _array(values: list[Any], dtype: type) -> np.ndarray:
 
 
 class _Numbering(Mapping[str, int]):
-    """id -> final user number, without a second dict of every id."""
+    """id -> final user number for the ids the strict paths numbered (every profile's
+    among them), without a second dict; its length is the number of users, which
+    _facts_from_profiles sizes the facts by."""
 
-    def __init__(self, index: dict[str, int], rank: np.ndarray) -> None:
-        self._index, self._rank = index, rank
+    def __init__(self, index: dict[str, int], rank: np.ndarray, n_users: int) -> None:
+        self._index, self._rank, self._n_users = index, rank, n_users
 
     def __getitem__(self, user: str) -> int:
         return int(self._rank[self._index[user]])
 
     def __len__(self) -> int:
-        return len(self._index)
+        return self._n_users
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._index)

@@ -4,20 +4,20 @@ on thousands of mixed lines, valid and subtly not, so every batch path is taken.
 
 import json
 import random
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from scoring import ScoringConfig, score_events
 from scoring.jsonl import (
-    _number,
-    _number_texts,
+    _rows_text,
     format_results,
     parse_lines,
     read_table,
     run_score_cli,
 )
-from scoring.jsonl_table import _sorted_with_ranks
+from scoring.records import UserScore
 
 from .helpers import NOW
 
@@ -97,7 +97,7 @@ def test_batches_match_the_line_by_line_reference(seed, community):
     lines = [_line(rng) for _ in range(8_000)]
     expected_rows, expected_problems = _reference(lines, community)
     assert expected_problems and expected_rows  # the sample really is mixed
-    for given in (lines, [(x + "\n").encode() for x in lines]):
+    for given in (lines, [(x + "\n").encode() for x in lines], [x.encode() for x in lines]):
         out = run_score_cli(given, NOW, community=community)
         assert out.problems == expected_problems
         assert out.output == expected_rows
@@ -116,7 +116,7 @@ def test_clean_file_goes_in_whole_batches_and_matches():
                 pass
     expected_rows, _ = _reference(lines)
     table, problems = read_table([x.encode() for x in lines])
-    assert problems == [] and len(table.actor) == len(lines)
+    assert problems == [] and table.event_count() == len(lines)
     assert run_score_cli([x.encode() for x in lines], NOW).output == expected_rows
 
 
@@ -134,18 +134,37 @@ def test_a_refused_batch_leaves_no_ids_behind():
     assert len(out.output) == 5001
 
 
-def test_runs_of_numbers_are_formatted_like_each_number():
-    """Equal neighbours are formatted once; 0.0 and -0.0 are equal but two texts."""
-    values = np.array([3.0, 3.0, 0.0, -0.0, -0.0, 0.0, np.nan, np.nan, np.inf, -np.inf,
-                       1 / 3, 1 / 3, 2.5e-7, 1e300, 5e-324, 0.1234565])
-    assert _number_texts(values) == [_number(v) for v in values.tolist()]
-    assert _number_texts(values[::-1]) == [_number(v) for v in values[::-1].tolist()]
-    assert _number_texts(np.array([])) == []
-
-
-def test_ids_sort_in_code_point_order_short_or_long():
-    ids = ["b", "é", "z", "a\u00a0b", "用户", "\U0001f600", "\uffff", "ab", "a"]
-    for items in (ids, [*ids, "x" * 256]):  # numpy's sort, or Python's
-        ordered, rank = _sorted_with_ranks(items)
-        assert ordered == sorted(items)
-        assert [ordered[r] for r in rank.tolist()] == items
+def test_rows_sharing_their_figures_are_formatted_like_each_row():
+    """Rows whose figures equal their neighbours' share one formatted text; 0.0 and
+    -0.0 are equal numbers but two texts, and NaN equals nothing but its own bits."""
+    figures = [3.0, 3.0, 0.0, -0.0, -0.0, 0.0, np.nan, np.nan, np.inf, 1 / 3, 1 / 3,
+               2.5e-7, 1e300, 5e-324, 0.1234565, 0.1234565]
+    n = len(figures)
+    raw = np.array(figures)
+    result = SimpleNamespace(
+        raw=raw, propagated=raw.copy(), prior=np.where(np.arange(n) % 5 == 0, 1.5, 0.0),
+        score=np.array([50] * 8 + [40] * 8), distinct_actors=np.array([2] * 10 + [3] * 6),
+        by_platform=np.stack([raw, np.where(np.arange(n) % 3 == 0, raw, 0.0)], axis=1),
+        model_version="m1",
+    )
+    users = [f"u{i:02d}" for i in range(n)]
+    is_bot = np.zeros(n, dtype=bool)
+    is_bot[4] = True
+    config = ScoringConfig()
+    rows = []
+    for i in range(n):
+        if is_bot[i]:
+            continue
+        components = {"propagated": raw[i], "audience_points": result.prior[i]}
+        for code, name in enumerate(["discord", "twitter"]):
+            if result.by_platform[i, code] > 0:
+                components[f"network:{name}"] = result.by_platform[i, code]
+        score = int(result.score[i])
+        rows.append(UserScore(user=users[i], score=score, tier=config.tier_for(score),
+                              raw=float(raw[i]), components=components, model_version="m1",
+                              distinct_actors=int(result.distinct_actors[i])))
+    # score_events' order; users are numbered in sorted order, so index breaks ties.
+    order = sorted(range(len(rows)), key=lambda k: (-rows[k].score, -rows[k].raw, k))
+    expected = "".join(x + "\n" for x in format_results([rows[k] for k in order]))
+    assert _rows_text(users, ["discord", "twitter"], result, is_bot, config) == expected
+    assert _rows_text(users, ["discord", "twitter"], result, np.ones(n, bool), config) == ""
