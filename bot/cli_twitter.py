@@ -51,7 +51,7 @@ def _money(value: Any) -> str:
 
 
 async def status_text(db: str, config: Any, now: datetime) -> str:
-    from bot.adapters.x_spend import KINDS, PRICES, cost_of, day_number, month_days
+    from bot.adapters.x_spend import KINDS, cost_of, day_number, month_days, prices_with
     from bot.storage import Storage
     from bot.storage.twitter import TwitterRepository
 
@@ -68,14 +68,16 @@ async def status_text(db: str, config: Any, now: datetime) -> str:
         statuses = await repo.status_counts()
     daily = config.twitter.daily_budget_usd
     monthly = config.twitter.monthly_budget_usd
-    day_usd, month_usd = cost_of(day_counts), cost_of(month_counts)
+    prices = prices_with(config.twitter.media_upload_usd)
+    day_usd, month_usd = cost_of(day_counts, prices), cost_of(month_counts, prices)
     lines = [f"X API spend, counted from the responses (UTC {now:%Y-%m-%d}, month "
              f"{now:%Y-%m}):",
              f"  {'kind':<14}{'price':>8}{'today':>8}{'cost':>10}{'month':>9}{'cost':>10}"]
     for kind in KINDS:
         d, m = day_counts.get(kind, 0), month_counts.get(kind, 0)
-        lines.append(f"  {kind:<14}{_money(PRICES[kind]):>8}{d:>8}{_money(PRICES[kind] * d):>10}"
-                     f"{m:>9}{_money(PRICES[kind] * m):>10}")
+        price = prices[kind]
+        lines.append(f"  {kind:<14}{_money(price):>8}{d:>8}{_money(price * d):>10}"
+                     f"{m:>9}{_money(price * m):>10}")
     lines.append(f"  {'total':<14}{'':>8}{'':>8}{_money(day_usd):>10}{'':>9}"
                  f"{_money(month_usd):>10}")
     lines.append(f"Budgets: daily ${daily:.2f} ({_share(day_usd, daily)} used), "

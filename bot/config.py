@@ -122,6 +122,12 @@ class TwitterSection:
     probe_below_followers: int = field(default=0, metadata=_range(0, 1_000_000_000))
     request_timeout_s: float = field(default=20.0, metadata=_range(1.0, 600.0))
     max_retries: int = field(default=4, metadata=_range(0, 20))
+    # Replies to mentions carry the score card image (an upload each, billed and held
+    # to the budgets; text only when it does not fit). Off: X bills every upload.
+    card_images: bool = False
+    # What X bills per media upload. Its rate card names no upload price; the default
+    # assumes the nearest listed one ("Media Metadata", $0.005 a request).
+    media_upload_usd: float = field(default=0.005, metadata=_range(0.0, 10.0))
 
 
 @dataclass(frozen=True)

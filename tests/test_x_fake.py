@@ -460,6 +460,7 @@ async def test_ledger_charges_once_per_resource_per_utc_day() -> None:
                 "owned_read": 2,
                 "post_create": 0,
                 "reply_create": 0,
+                "media_upload": 0,
             }
             assert fake.ledger.total_usd == Decimal("0.012")
 

@@ -36,6 +36,7 @@ import tweepy.asynchronous
 
 from bot.adapters.base import AdapterFailed
 from bot.adapters.x_api import BATCH_MAX, PostOutcomeUnknown, Sleep, XApi, XUnavailable
+from bot.adapters.x_images import ReplyImages
 from bot.adapters.x_mentions import (
     COMMUNITY,
     PLATFORM,
@@ -47,7 +48,7 @@ from bot.adapters.x_mentions import (
 )
 from bot.adapters.x_profiles import XProfiles, created_seconds
 from bot.adapters.x_reply import ReplyComposer
-from bot.adapters.x_spend import PRICES, BudgetExceeded, SpendTracker
+from bot.adapters.x_spend import PRICES, BudgetExceeded, SpendTracker, prices_with
 from bot.adapters.x_transport import close_client, make_async_client
 from bot.adapters.x_verify import XApiVerifier
 from bot.app import KloutApp
@@ -128,7 +129,8 @@ class TwitterAdapter:
         self.author_cap = cfg.replies_per_author_per_hour
         self.repo = TwitterRepository(app.store.db)
         self.spend = SpendTracker(self.repo, self.clock, daily_usd=cfg.daily_budget_usd,
-                                  monthly_usd=cfg.monthly_budget_usd)
+                                  monthly_usd=cfg.monthly_budget_usd,
+                                  prices=prices_with(cfg.media_upload_usd))
         self.api = XApi(client, self.spend, self.clock, sleep=self._sleep, rng=rng,
                         max_retries=cfg.max_retries)
         self.profiles = XProfiles(self.api, self.repo, app.store, self.clock,
@@ -138,6 +140,8 @@ class TwitterAdapter:
         self.influence = EstimatingInfluence(app.ports.influence, {PLATFORM: self.profiles},
                                              app.config.scoring.model)
         self.composer = ReplyComposer(app.renderer, self.repo, self.clock)
+        self.images = ReplyImages(app.images, app.renderer, self.api, self.clock,
+                                  enabled=cfg.card_images)
         # /link twitter on any other platform proves ownership through this account.
         app.privacy.use_verifier(PLATFORM, XApiVerifier(self.api, self.start))
         self.bot_id = ""
@@ -452,7 +456,9 @@ class TwitterAdapter:
             return "failed"
         await self.api.reserve(PRICES["reply_create"], "a reply")
         if row.reply_text:
-            return await self._post(row, row.reply_text, retry_of_unknown=True)
+            media = await self.images.media_for(row.post_id, await self._retry_reply(row))
+            return await self._post(row, row.reply_text, retry_of_unknown=True,
+                                    media_ids=media)
         row = await self._with_author_name(row)
         reply = await self._reply_for(row, now)
         if reply.quiet:
@@ -462,7 +468,25 @@ class TwitterAdapter:
             log.info("X mention %s skipped: %s", row.post_id, reply.template)
             return "skipped"
         text = await self.composer.compose(reply, key=row.post_id, asker=row.author_handle)
-        return await self._post(row, text, retry_of_unknown=False)
+        # Drawn and uploaded before the mention is marked 'posting' (x_images.py: why
+        # that keeps the reply exactly once).
+        media = await self.images.media_for(row.post_id, reply)
+        return await self._post(row, text, retry_of_unknown=False, media_ids=media)
+
+    async def _retry_reply(self, row: MentionRow) -> Reply | None:
+        """The reply again, for the image of a retry that sends the stored text; only
+        asked when images are on (it may look profiles up)."""
+        if not self.images.enabled or row.error_key:
+            return None
+        try:
+            return await self._reply_for(await self._with_author_name(row), self.clock.now(),
+                                         limited=False)
+        except (BudgetExceeded, XUnavailable):
+            raise
+        except Exception:
+            log.exception("X mention %s: rebuilding the reply for its image failed; "
+                          "retrying as text", row.post_id)
+            return None
 
     async def _with_author_name(self, row: MentionRow) -> MentionRow:
         """The author's handle, when a lookup (their own score, or someone asking about
@@ -504,12 +528,15 @@ class TwitterAdapter:
                 return refusal
         return await self.router.dispatch(request)
 
-    async def _post(self, row: MentionRow, text: str, *, retry_of_unknown: bool) -> str:
-        for attempt in range(2):
+    async def _post(self, row: MentionRow, text: str, *, retry_of_unknown: bool,
+                    media_ids: list[str] | None = None) -> str:
+        duplicate_retried = False
+        for _ in range(3):
             await self.composer.remember(text, row.post_id)
             await self.repo.mark_posting(row.post_id, text)
             try:
-                reply_id = await self.api.create(text, in_reply_to=row.post_id)
+                reply_id = await self.api.create(text, in_reply_to=row.post_id,
+                                                 media_ids=media_ids)
             except PostOutcomeUnknown as exc:
                 log.warning("X reply to %s: outcome unknown (%s); will check the timeline "
                             "before any retry", row.post_id, exc)
@@ -520,12 +547,20 @@ class TwitterAdapter:
             except (tweepy.Forbidden, tweepy.BadRequest, tweepy.NotFound) as exc:
                 message = str(exc)
                 at = int(self.clock.now().timestamp())
+                if media_ids and isinstance(exc, tweepy.BadRequest):
+                    # X refused the attachment (an expired or unknown media id): the
+                    # reply still goes, as text. A 400 posts nothing, so this is safe.
+                    log.warning("X refused the reply to %s with its image (%s); posting it "
+                                "as text", row.post_id, message)
+                    media_ids = None
+                    continue
                 if DUPLICATE in message and retry_of_unknown:
                     # Same words as the attempt whose outcome was unknown: that one landed.
                     await self.repo.mark_replied(row.post_id, None, at,
                                                  "earlier attempt landed (duplicate)")
                     return "replied"
-                if DUPLICATE in message and attempt == 0:
+                if DUPLICATE in message and not duplicate_retried:
+                    duplicate_retried = True
                     # Filed under another key, so composing again passes these words over.
                     await self.composer.remember(text, "refused-duplicate")
                     reply = await self._reply_for(row, self.clock.now(), limited=False)

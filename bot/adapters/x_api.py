@@ -32,6 +32,7 @@ import tweepy
 import tweepy.asynchronous
 
 from bot.adapters.text_edge import clean_json
+from bot.adapters.x_media import upload_image
 from bot.adapters.x_spend import PRICES, BudgetExceeded, SpendTracker
 from bot.adapters.x_transport import problem_body, problem_types, rate_limit_from_headers
 from bot.clock import Clock
@@ -63,6 +64,15 @@ class XUnavailable(Exception):
 
 class PostOutcomeUnknown(Exception):
     """A create call failed in a way that does not say whether the post exists."""
+
+
+class MediaFailed(Exception):
+    """An image upload did not give a media id; the reply goes as text. `until`: X's
+    rate-limit reset when it said 429 (no upload is tried before then)."""
+
+    def __init__(self, cause: str, until: datetime | None = None) -> None:
+        super().__init__(cause)
+        self.until = until
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,20 +289,51 @@ class XApi:
         return page
 
     # -- writes -------------------------------------------------------------------
+    async def upload_image(self, png: bytes) -> str:
+        """Upload a PNG (POST /2/media/upload); returns its media id.
+
+        Tried once, never retried or waited for: an image is worth less than a prompt
+        answer. Raises BudgetExceeded when the upload and the reply it is for would not
+        both fit the budgets, MediaFailed for anything X answered but a media id.
+        """
+        price = self.spend.prices["media_upload"]
+        await self.spend.check(price, "an image upload", keep=PRICES["reply_create"])
+        self.calls += 1
+        try:
+            data = await upload_image(self.client, png)
+        except tweepy.TooManyRequests as exc:
+            limit = rate_limit_from_headers(exc.response.headers)
+            until = limit.reset_at if limit is not None else None
+            when = f" until {until.isoformat()}" if until else ""
+            raise MediaFailed(f"rate limited (429){when}", until) from exc
+        except tweepy.HTTPException as exc:
+            status = getattr(exc.response, "status", None)
+            detail = "; ".join(str(m) for m in exc.api_messages) or str(exc)
+            raise MediaFailed(f"X answered {status}: {detail}") from exc
+        except _TRANSIENT as exc:
+            raise MediaFailed(f"{type(exc).__name__}: {exc}" if str(exc)
+                              else type(exc).__name__) from exc
+        media_id = str(data.get("id", ""))
+        # Each upload is a request of its own: billed by its media id, never deduplicated.
+        await self.spend.record("media_upload", [media_id])
+        return media_id
+
     async def create(self, text: str, *, in_reply_to: str | None = None,
-                     summoned: bool = True) -> str:
+                     summoned: bool = True, media_ids: list[str] | None = None) -> str:
         """Post; returns the new post's id. Raises PostOutcomeUnknown when unsure.
 
         A reply to a post that mentioned the bot (`summoned`) is billed at the reply
         price; a reply to the bot's own post (a thread) costs as much as a new post.
+        `media_ids` (uploaded by upload_image) are attached.
         """
         kind = "reply_create" if in_reply_to and summoned else "post_create"
         await self.spend.check(PRICES[kind], "a reply" if in_reply_to else "a post")
+        extra: dict[str, Any] = {"media_ids": media_ids} if media_ids else {}
         if in_reply_to:
             call = partial(self.client.create_tweet, text=text,
-                           in_reply_to_tweet_id=in_reply_to, user_auth=True)
+                           in_reply_to_tweet_id=in_reply_to, user_auth=True, **extra)
         else:
-            call = partial(self.client.create_tweet, text=text, user_auth=True)
+            call = partial(self.client.create_tweet, text=text, user_auth=True, **extra)
         response = await self._call("POST /2/tweets", call, idempotent=False)
         data = response.data if isinstance(response.data, dict) else {}
         post_id = str(data.get("id", ""))

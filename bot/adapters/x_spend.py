@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -28,6 +28,10 @@ PRICES: dict[str, Decimal] = {
     "owned_read": Decimal("0.001"),
     "post_create": Decimal("0.015"),
     "reply_create": Decimal("0.010"),
+    # X's rate card lists no price for POST /2/media/upload; this assumes it is billed
+    # per request like its nearest neighbour, "Media Metadata" ($0.005). The operator
+    # sets the real figure with [twitter] media_upload_usd (prices_with).
+    "media_upload": Decimal("0.005"),
 }
 KINDS = tuple(PRICES)
 # Charge rows older than this are pruned; x_spend keeps the totals.
@@ -58,8 +62,16 @@ def month_days(day: int) -> tuple[int, int]:
     return day_number(first), day_number(following) - 1
 
 
-def cost_of(counts: Mapping[str, int]) -> Decimal:
-    return sum((PRICES[k] * n for k, n in counts.items() if k in PRICES), Decimal("0"))
+def prices_with(media_upload_usd: float | None = None) -> dict[str, Decimal]:
+    """X's prices, with the configured price of a media upload."""
+    prices = dict(PRICES)
+    if media_upload_usd is not None:
+        prices["media_upload"] = Decimal(str(media_upload_usd))
+    return prices
+
+
+def cost_of(counts: Mapping[str, int], prices: Mapping[str, Decimal] = PRICES) -> Decimal:
+    return sum((prices[k] * n for k, n in counts.items() if k in prices), Decimal("0"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,22 +80,24 @@ class SpendReport:
     month: dict[str, int]
     daily_budget: Decimal
     monthly_budget: Decimal
+    prices: Mapping[str, Decimal] = field(default_factory=lambda: dict(PRICES))
 
     @property
     def today_usd(self) -> Decimal:
-        return cost_of(self.today)
+        return cost_of(self.today, self.prices)
 
     @property
     def month_usd(self) -> Decimal:
-        return cost_of(self.month)
+        return cost_of(self.month, self.prices)
 
 
 class SpendTracker:
     """Counts billable resources and enforces the budgets. Call `load()` once first."""
 
     def __init__(self, repo: TwitterRepository, clock: Clock, *, daily_usd: float,
-                 monthly_usd: float) -> None:
+                 monthly_usd: float, prices: Mapping[str, Decimal] = PRICES) -> None:
         self.repo = repo
+        self.prices = dict(prices)
         self.clock = clock
         self.daily_budget = Decimal(str(daily_usd))
         self.monthly_budget = Decimal(str(monthly_usd))
@@ -109,7 +123,7 @@ class SpendTracker:
     async def record(self, kind: str, resource_ids: Iterable[str],
                      at: datetime | None = None) -> int:
         """Count resources a response returned; returns how many were newly billable."""
-        if kind not in PRICES:
+        if kind not in self.prices:
             raise ValueError(f"unknown billable kind {kind!r}")
         ids = [str(r) for r in resource_ids]
         if not ids:
@@ -131,20 +145,21 @@ class SpendTracker:
     async def worst_case(self, kind: str, resource_ids: Iterable[str]) -> Decimal:
         """What reading these known resources could cost today (already-billed ones are free)."""
         await self._roll()
-        return PRICES[kind] * len(self.uncharged(kind, resource_ids))
+        return self.prices[kind] * len(self.uncharged(kind, resource_ids))
 
     async def headroom(self) -> Decimal:
         """Dollars left before the tighter of the two caps."""
         await self._roll()
-        return min(self.daily_budget - cost_of(self._today),
-                   self.monthly_budget - cost_of(self._month))
+        return min(self.daily_budget - cost_of(self._today, self.prices),
+                   self.monthly_budget - cost_of(self._month, self.prices))
 
     async def check(self, worst_case: Decimal, what: str, *,
                     keep: Decimal = Decimal("0")) -> None:
         """Raise BudgetExceeded unless `worst_case` more (plus `keep`, money held back for
         something more important) still fits under both caps."""
         await self._roll()
-        today_usd, month_usd = cost_of(self._today) + keep, cost_of(self._month) + keep
+        today_usd = cost_of(self._today, self.prices) + keep
+        month_usd = cost_of(self._month, self.prices) + keep
         if today_usd + worst_case > self.daily_budget:
             until = day_start(self._day + 1)
             raise BudgetExceeded(
@@ -159,4 +174,4 @@ class SpendTracker:
     async def report(self) -> SpendReport:
         await self._roll()
         return SpendReport(dict(self._today), dict(self._month), self.daily_budget,
-                           self.monthly_budget)
+                           self.monthly_budget, dict(self.prices))

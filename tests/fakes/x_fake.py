@@ -29,9 +29,10 @@ Modelled:
 * Endpoints: ``GET /2/users/me``, ``/2/users/:id``, ``/2/users?ids=``,
   ``/2/users/by?usernames=``, ``/2/users/by/username/:username``, ``/2/users/:id/mentions``,
   ``/2/users/:id/tweets``, ``/2/tweets?ids=``, ``/2/tweets/:id``, ``/2/tweets/search/recent``;
-  ``POST /2/tweets`` (text, reply.in_reply_to_tweet_id, quote_tweet_id); ``DELETE
-  /2/tweets/:id``. Unknown routes: 404 ``{"errors": [{"message": "Sorry, that page does not
-  exist", "code": 34}]}``.
+  ``POST /2/tweets`` (text, reply.in_reply_to_tweet_id, quote_tweet_id, media.media_ids);
+  ``POST /2/media/upload`` (one-shot multipart: ``media``, ``media_category``,
+  ``media_type``); ``DELETE /2/tweets/:id``. Unknown routes: 404 ``{"errors":
+  [{"message": "Sorry, that page does not exist", "code": 34}]}``.
 * Shapes: ``data`` / ``includes`` (users, tweets) / ``meta`` (result_count, newest_id,
   oldest_id, next_token) / ``errors``. Only the default fields (``id``, ``text``,
   ``edit_history_tweet_ids``; ``id``, ``name``, ``username``) unless ``tweet.fields`` /
@@ -55,6 +56,13 @@ Modelled:
   -> 403 "You are not allowed to create a Tweet with duplicate content."; deleted, protected
   or missing reply target -> 403 "You attempted to reply to a Tweet that is deleted or not
   visible to you."; 201 ``{"data": {"id", "text", "edit_history_tweet_ids"}}`` on success.
+  ``media.media_ids`` must be 1-4 ids the author uploaded, not expired
+  (``media_expires_after_s``, X's 24 h), else 400 "Your media IDs are invalid.".
+* Media upload: PNG, JPEG or GIF sniffed from the bytes and matching ``media_type``, else
+  400 ``invalid-request``; over ``image_max_bytes`` (X's 5 MB for images) 413; a
+  ``media_category`` outside X's list 400. 200 ``{"data": {"id", "media_key", "size",
+  "expires_after_secs", "image"}}``. Rate limited like any endpoint (429 with the reset
+  headers), billed ``media_upload`` per upload. Media are kept in ``fake.media``.
   ``DELETE`` only by the author (403 otherwise, 404 ``resource-not-found`` if gone).
 * Rate limits: every routed response carries ``x-rate-limit-limit/-remaining/-reset``
   (reset in epoch seconds of the fake clock) from a 15-minute window per (endpoint, user or
@@ -77,7 +85,8 @@ Modelled:
   the same *after* the handler committed (post stored, response lost).
 
 Not modelled: OAuth signature checks, the follow graph (protected posts are visible only to
-their author), retweets, likes and bookmarks as actions, media, polls, places, edits, note
+their author), retweets, likes and bookmarks as actions, video and chunked media uploads,
+media processing, the media link X appends to a post's text, polls, places, edits, note
 tweets, streaming, DMs, the OR/grouping search operators (400), relevance ordering, the
 restriction on programmatic @mentions in posts, app-level vs user-level limits beyond one
 window per principal, the monthly caps themselves, and X's eventual-consistency delays.
@@ -135,6 +144,8 @@ PRICES: dict[str, Decimal] = {
     "owned_read": Decimal("0.001"),
     "post_create": Decimal("0.015"),
     "reply_create": Decimal("0.010"),
+    # Not on X's rate card; assumed as bot/adapters/x_spend.py assumes it.
+    "media_upload": Decimal("0.005"),
 }
 
 TWEPOCH_MS = 1288834974657
@@ -156,6 +167,7 @@ RATE_LIMITS: dict[str, tuple[int, int | None]] = {
     "GET /2/tweets/:id": (900, 450),
     "GET /2/tweets/search/recent": (300, 450),
     "POST /2/tweets": (100, None),
+    "POST /2/media/upload": (500, None),
     "DELETE /2/tweets/:id": (50, None),
 }
 
@@ -292,6 +304,7 @@ class FakePost:
     impression_count: int = 0
     deleted: bool = False
     deleted_at: datetime | None = None
+    media_ids: list[str] = field(default_factory=list)
 
     def referenced(self, kind: str) -> str | None:
         return next((r["id"] for r in self.referenced_tweets if r["type"] == kind), None)
@@ -552,6 +565,28 @@ def _fault_body(spec: FaultSpec) -> tuple[str, str]:
     return "application/json", json.dumps(body)
 
 
+@dataclass
+class FakeMedia:
+    """An uploaded image, usable in a post by its owner until it expires."""
+
+    id: str
+    media_key: str
+    owner_id: str
+    data: bytes
+    media_type: str
+    category: str
+    created_at: datetime
+    expires_after_s: int
+    used_by: list[str] = field(default_factory=list)  # ids of posts attaching it
+
+
+_IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg",
+                b"GIF87a": "image/gif", b"GIF89a": "image/gif"}
+MEDIA_CATEGORIES = frozenset({"tweet_image", "tweet_gif", "tweet_video", "dm_image",
+                              "dm_gif", "dm_video", "subtitles"})
+INVALID_MEDIA_IDS = "Your media IDs are invalid."
+
+
 class FakeX:
     """The fake X API server. See the module docstring for what it models."""
 
@@ -571,6 +606,8 @@ class FakeX:
         mentions_reach: int = 800,
         timeline_reach: int = 3200,
         search_window: timedelta = timedelta(days=7),
+        image_max_bytes: int = 5 * 1024 * 1024,
+        media_expires_after_s: int = 86_400,
     ) -> None:
         self._clock: Clock = clock or system_clock
         self.now()  # fail fast on a naive clock
@@ -584,6 +621,9 @@ class FakeX:
         self.mentions_reach = mentions_reach
         self.timeline_reach = timeline_reach
         self.search_window = search_window
+        self.image_max_bytes = image_max_bytes
+        self.media_expires_after_s = media_expires_after_s
+        self.media: dict[str, FakeMedia] = {}
 
         self.users: dict[str, FakeUser] = {}
         self.posts: dict[str, FakePost] = {}
@@ -1042,6 +1082,7 @@ class FakeX:
             route("GET", r"/2/tweets/(?P<id>[^/]+)", "GET /2/tweets/:id", self._get_tweet, _LOOKUP),
             route("GET", r"/2/tweets", "GET /2/tweets", self._get_tweets, ("ids", *_LOOKUP)),
             route("POST", r"/2/tweets", "POST /2/tweets", self._create_tweet, ()),
+            route("POST", r"/2/media/upload", "POST /2/media/upload", self._upload_media, ()),
             route(
                 "DELETE", r"/2/tweets/(?P<id>[^/]+)", "DELETE /2/tweets/:id", self._delete_tweet, ()
             ),
@@ -1147,7 +1188,17 @@ class FakeX:
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         query = dict(request.query)
         body: Any = None
-        if request.can_read_body:
+        if request.can_read_body and request.content_type == "multipart/form-data":
+            # Media upload: the form's fields, files as bytes (what _upload_media reads).
+            form = await request.post()
+            body = {}
+            for name, value in form.items():
+                if isinstance(value, web.FileField):
+                    with value.file:  # aiohttp spools files; close them here
+                        body[name] = value.file.read()
+                else:
+                    body[name] = str(value)
+        elif request.can_read_body:
             raw = await request.text()
             try:
                 body = json.loads(raw) if raw else None
@@ -1424,6 +1475,8 @@ class FakeX:
             data["entities"] = {"mentions": [dict(m) for m in post.mentions]}
         if "public_metrics" in fields:
             data["public_metrics"] = post.public_metrics
+        if "attachments" in fields and post.media_ids:
+            data["attachments"] = {"media_keys": [f"3_{m}" for m in post.media_ids]}
         if "lang" in fields:
             data["lang"] = "en"
         if "possibly_sensitive" in fields:
@@ -1821,8 +1874,9 @@ class FakeX:
                 f"$.{sorted(unknown)[0]}: is not defined in the schema",
                 {k: [str(body[k])] for k in unknown},
             )
-        if "media" in body or "poll" in body:
-            raise _invalid("FakeX does not model media or polls", {"media": ["unsupported"]})
+        if "poll" in body:
+            raise _invalid("FakeX does not model polls", {"poll": ["unsupported"]})
+        media = self._attached_media(body.get("media"), author)
         text = body.get("text")
         if not isinstance(text, str) or not text.strip():
             raise _invalid(
@@ -1874,6 +1928,9 @@ class FakeX:
             raise _ApiError(403, _problem(403, DUPLICATE_CONTENT))
 
         created = self._store_post(author, text, reply_to, quote_of)
+        created.media_ids = [m.id for m in media]
+        for item in media:
+            item.used_by.append(created.id)
         summoned = (
             reply_to is not None
             and reply_to.author_id != author.id
@@ -1885,6 +1942,58 @@ class FakeX:
         return 201, {
             "data": {"id": created.id, "text": created.text, "edit_history_tweet_ids": [created.id]}
         }
+
+    def _attached_media(self, media: Any, author: FakeUser) -> list[FakeMedia]:
+        """The media a create attaches: ids uploaded by the author, not expired, at most 4."""
+        if media is None:
+            return []
+        ids = media.get("media_ids") if isinstance(media, dict) else None
+        if not isinstance(ids, list) or not 1 <= len(ids) <= 4:
+            raise _invalid("$.media.media_ids: must be an array of 1 to 4 ids",
+                           {"media.media_ids": [str(ids)]})
+        found = []
+        for media_id in ids:
+            item = self.media.get(str(media_id))
+            if (item is None or item.owner_id != author.id
+                    or self.now() >= item.created_at
+                    + timedelta(seconds=item.expires_after_s)):
+                raise _ApiError(400, _problem(400, INVALID_MEDIA_IDS, title="Invalid Request",
+                                              type_=INVALID_REQUEST_TYPE))
+            found.append(item)
+        return found
+
+    def _upload_media(
+        self, principal: _Principal, query: Mapping[str, str], body: Any
+    ) -> tuple[int, dict[str, Any]]:
+        """One-shot upload (multipart: media, media_category, media_type), images only."""
+        owner = principal.user
+        assert owner is not None
+        if not isinstance(body, dict) or not isinstance(body.get("media"), bytes):
+            raise _invalid("$.media: is missing but it is required", {"media": [""]})
+        data: bytes = body["media"]
+        category = str(body.get("media_category", "tweet_image"))
+        if category not in MEDIA_CATEGORIES:
+            raise _invalid(f"$.media_category: does not have a value in the enumeration "
+                           f"{sorted(MEDIA_CATEGORIES)}", {"media_category": [category]})
+        if len(data) > self.image_max_bytes:
+            raise _ApiError(413, _problem(
+                413, f"File size exceeds {self.image_max_bytes} bytes.",
+                title="Payload Too Large"))
+        sniffed = next((t for magic, t in _IMAGE_MAGIC.items() if data.startswith(magic)), None)
+        declared = str(body.get("media_type", sniffed or ""))
+        if sniffed is None or declared != sniffed:
+            raise _ApiError(400, _problem(
+                400, "media type unrecognized or not matching the file's contents.",
+                title="Invalid Request", type_=INVALID_REQUEST_TYPE))
+        media_id = self._next_id()
+        item = FakeMedia(media_id, f"3_{media_id}", owner.id, data, sniffed, category,
+                         self.now(), self.media_expires_after_s)
+        self.media[media_id] = item
+        self.ledger.charge("media_upload", media_id, self.now(), "POST /2/media/upload")
+        return 200, {"data": {
+            "id": media_id, "media_key": item.media_key, "size": len(data),
+            "expires_after_secs": item.expires_after_s,
+            "image": {"image_type": sniffed, "w": 0, "h": 0}}}
 
     def _engaged(self, target: FakePost, author: FakeUser) -> bool:
         """Did ``target``'s author mention or quote ``author`` (or is it their own post)?"""

@@ -23,7 +23,7 @@ STEP = 20.0  # seconds any one wait may take
 
 
 @asynccontextmanager
-async def bot_process(fake: FakeX, db: Path, log: Path
+async def bot_process(fake: FakeX, db: Path, log: Path, *extra: str
                       ) -> AsyncIterator[asyncio.subprocess.Process]:
     creds = fake.credentials()
     env = {**os.environ, "X_BEARER_TOKEN": creds["bearer_token"],
@@ -33,7 +33,7 @@ async def bot_process(fake: FakeX, db: Path, log: Path
     with log.open("ab") as sink:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tests.twitter.x_bot_process", "--db", str(db),
-            "--api-base", fake.api_base, "--interval", "0.05", cwd=REPO, env=env,
+            "--api-base", fake.api_base, "--interval", "0.05", *extra, cwd=REPO, env=env,
             stdout=sink, stderr=sink)
     try:
         yield proc
@@ -147,3 +147,55 @@ async def test_kill_while_the_reply_is_in_flight_and_not_stored(tmp_path: Path) 
         own_checks = fake.requests_to("GET", rf"^/2/users/{fake.bot.id}/tweets$")
         posts = fake.requests_to("POST", r"^/2/tweets$")
         assert own_checks and own_checks[0].at <= posts[-1].at  # checked before re-posting
+
+
+async def test_kill_between_image_upload_and_post(tmp_path: Path) -> None:
+    """[twitter] card_images: X stored (and billed) the upload, the bot died before the
+    tweet. The restarted bot uploads again and posts one reply, with the image."""
+    db, log = tmp_path / "x.db", tmp_path / "bot.log"
+    async with started_fake() as fake:
+        alice = fake.add_user("alice", followers_count=300)
+        async with bot_process(fake, db, log, "--card-images") as proc:
+            await polls_done(fake, 2)
+            fake.inject(r"^/2/media/upload$", delay=60.0, after_commit=True)
+            mention = fake.post(alice, "@KloutBot score me")
+            await fake.wait_for_request("POST", r"^/2/media/upload$", timeout=STEP)
+            await kill_9(proc)
+        assert await row_status(db, mention.id) == "claimed"
+        assert len(fake.media) == 1 and replies(fake, mention) == []
+        fake.clear_faults()
+        async with bot_process(fake, db, log, "--card-images") as proc:
+            await posts_seen(fake, 1)
+            await polls_done(fake, 3)
+            await kill_9(proc)
+        [reply] = replies(fake, mention)
+        assert len(reply.media_ids) == 1, log.read_text()
+        assert fake.media[reply.media_ids[0]].used_by == [reply.id]
+        assert len(fake.media) == 2 and len(fake.requests_to("POST", r"^/2/tweets$")) == 1
+        assert await row_status(db, mention.id) == "replied"
+
+
+async def test_kill_after_x_stored_the_reply_with_its_image(tmp_path: Path) -> None:
+    """The tweet with the image was committed, its response never arrived: the restart
+    finds it on the bot's timeline and neither uploads nor posts again."""
+    db, log = tmp_path / "x.db", tmp_path / "bot.log"
+    async with started_fake() as fake:
+        alice = fake.add_user("alice", followers_count=300)
+        async with bot_process(fake, db, log, "--card-images") as proc:
+            await polls_done(fake, 2)
+            fake.inject(r"^/2/tweets$", method="POST", delay=60.0, after_commit=True)
+            mention = fake.post(alice, "@KloutBot score me")
+            await posts_seen(fake, 1)
+            await kill_9(proc)
+        assert await row_status(db, mention.id) == "posting"
+        fake.clear_faults()
+        async with bot_process(fake, db, log, "--card-images") as proc:
+            await fake.wait_for_request("GET", rf"^/2/users/{fake.bot.id}/tweets$",
+                                        timeout=STEP)
+            await polls_done(fake, 3)
+            await kill_9(proc)
+        [reply] = replies(fake, mention)
+        assert len(reply.media_ids) == 1, log.read_text()
+        assert len(fake.requests_to("POST", r"^/2/tweets$")) == 1
+        assert len(fake.requests_to("POST", r"^/2/media/upload$")) == 1
+        assert await row_status(db, mention.id) == "replied"

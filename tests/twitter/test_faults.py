@@ -84,9 +84,10 @@ async def test_a_mention_deleted_before_the_reply_fails_once_and_is_not_retried(
             gone = fake.post(alice, "@KloutBot hi")
             original = bot.adapter.api.create
 
-            async def delete_first(text: str, *, in_reply_to: str | None = None) -> str:
+            async def delete_first(text: str, *, in_reply_to: str | None = None,
+                                   media_ids: list[str] | None = None) -> str:
                 fake.delete(gone)  # deleted between the poll and the reply
-                return await original(text, in_reply_to=in_reply_to)
+                return await original(text, in_reply_to=in_reply_to, media_ids=media_ids)
 
             bot.adapter.api.create = delete_first  # type: ignore[method-assign]
             report = await bot.poll()

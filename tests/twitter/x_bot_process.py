@@ -27,10 +27,11 @@ async def run(argv: list[str]) -> int:
     parser.add_argument("--api-base", required=True)
     parser.add_argument("--polls", type=int, default=1_000)
     parser.add_argument("--interval", type=float, default=0.1)
+    parser.add_argument("--card-images", action="store_true")
     args = parser.parse_args(argv)
     config = Config().with_overrides(
         twitter=dataclasses.replace(TwitterSection(), api_base=args.api_base,
-                                    request_timeout_s=30.0),
+                                    request_timeout_s=30.0, card_images=args.card_images),
         storage=dataclasses.replace(StorageSection(), path=args.db))
     async with KloutApp(config, clock=SystemClock()) as app:
         adapter = create(app)
