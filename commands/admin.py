@@ -8,6 +8,7 @@ types (a Discord channel picker, a role) into ids.
     exclude channel|role|user ID                     include channel|role|user ID
     tier-role TIER ROLE                              tier-role TIER none
     cards on|off                                     (score cards as images)
+    web on|off                                       (the public web leaderboard)
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from commands.types import Reply, Request
 
 ExclusionKind = Literal["channel", "role", "user"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SUBCOMMANDS = ("show", "schedule", "unschedule", "exclude", "include", "tier-role", "cards")
+SUBCOMMANDS = ("show", "schedule", "unschedule", "exclude", "include", "tier-role", "cards",
+               "web")
 _ID = re.compile(r"^[\w.\-]{1,64}$")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 MAX_TOP = 50
@@ -50,6 +52,9 @@ class SettingsView:
     excluded_users: tuple[str, ...]
     tier_roles: tuple[tuple[str, str], ...]  # (tier, role id), lowest tier first
     cards: bool = True  # score cards as images (where the platform shows them)
+    web: bool = False  # the public web leaderboard
+    web_url: str = ""  # its address, when on
+    web_served: bool = False  # whether this bot runs a web server at all ([web] enabled)
 
 
 class CommunitySettings(Protocol):
@@ -69,6 +74,9 @@ class CommunitySettings(Protocol):
 
     async def set_cards(self, platform: str, community: str, enabled: bool,
                         now: datetime) -> None: ...
+
+    async def set_web(self, platform: str, community: str, enabled: bool,
+                      now: datetime) -> None: ...
 
 
 class AdminPorts(Ports, Protocol):
@@ -107,12 +115,13 @@ async def kloutadmin(request: Request, ports: Ports) -> Reply:
         tier, role_id = _parse_tier_role(args, settings.tiers)
         await settings.set_tier_role(*where, tier, role_id)
         change = {"action": "tier_role", "tier": tier, "role": role_id}
-    elif sub == "cards":
+    elif sub in ("cards", "web"):
         if len(args) != 1 or args[0].lower() not in ("on", "off"):
             raise UserError("admin_usage", subcommands=list(SUBCOMMANDS))
         enabled = args[0].lower() == "on"
-        await settings.set_cards(*where, enabled, request.now)
-        change = {"action": "cards", "enabled": enabled}
+        setter = settings.set_cards if sub == "cards" else settings.set_web
+        await setter(*where, enabled, request.now)
+        change = {"action": sub, "enabled": enabled}
     else:
         raise UserError("admin_usage", subcommands=list(SUBCOMMANDS))
     view = await settings.view(*where)

@@ -17,6 +17,7 @@ from bot.storage.privacy import PrivacyRepository
 from bot.storage.read_runner import ReadRunner
 from bot.storage.role_grants import RoleGrantRepository
 from bot.storage.scores import ScoreRepository
+from bot.storage.web import WebRepository
 
 __all__ = [
     "Account", "BoardEntry", "Community", "Database", "EventRow", "EventWriter", "ScoreRow",
@@ -38,6 +39,7 @@ class Storage:
         self.guild_settings = GuildSettingsRepository(self.db)
         self.backfill = BackfillRepository(self.db)
         self.role_grants = RoleGrantRepository(self.db)
+        self.web = WebRepository(self.db)
         # Reads that must not queue behind the aiosqlite thread (/klout cards).
         self.reads = ReadRunner(self.db)
         self.card_state = CardStateRepository(self.db, self.reads)
