@@ -53,6 +53,14 @@ class BotPorts:
     leaderboards: LeaderboardDesk
 
 
+def web_base_url(config: Config) -> str | None:
+    """Where this bot's web leaderboard is reached; None when it serves none."""
+    web = config.web
+    if not web.enabled:
+        return None
+    return web.base_url or f"http://{web.host}:{web.port}"
+
+
 class KloutApp:
     def __init__(self, config: Config, *, clock: Clock, db_path: str | Path | None = None,
                  renderer: Renderer | None = None) -> None:
@@ -74,7 +82,8 @@ class KloutApp:
         self.influence = InfluenceService(self.store, model, config.bot.leaderboard_page_size)
         self.rescorer.listeners.append(self.influence.rescored)
         self.settings = SettingsService(self.store, model,
-                                        cards_by_default=config.cards.enabled_by_default)
+                                        cards_by_default=config.cards.enabled_by_default,
+                                        web_base_url=web_base_url(config))
         p = config.privacy
         self.privacy = PrivacyService(
             self.store, PrivacySettings(p.link_code_minutes, p.confirm_minutes, p.contact),

@@ -106,6 +106,26 @@ class CardsSection:
 
 
 @dataclass(frozen=True)
+class WebSection:
+    """The public web leaderboard served by the bot itself (bot/web/, docs/web.md)."""
+
+    # Serve it at all; each community still shows up only after /kloutadmin web on.
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = field(default=8080, metadata=_range(1, 65_535))
+    # The address people reach it at (behind a reverse proxy, say), used in the links
+    # /kloutadmin web on answers with; empty: http://host:port.
+    base_url: str = ""
+    # Per client IP: up to rate_limit_burst requests at once, then rate_limit_per_minute.
+    rate_limit_per_minute: int = field(default=120, metadata=_range(1, 100_000))
+    rate_limit_burst: int = field(default=30, metadata=_range(1, 10_000))
+    # Behind a reverse proxy every request comes from the proxy's address: take the
+    # client's from the last X-Forwarded-For entry instead (only then).
+    trust_forwarded_for: bool = False
+    page_size: int = field(default=25, metadata=_range(5, 100))
+
+
+@dataclass(frozen=True)
 class TwitterSection:
     api_base: str = "https://api.twitter.com"
     poll_interval_s: float = field(default=60.0, metadata=_range(5.0, 86_400.0))
@@ -175,6 +195,7 @@ class Config:
     discord: DiscordSection = field(default_factory=DiscordSection)
     twitter: TwitterSection = field(default_factory=TwitterSection)
     cards: CardsSection = field(default_factory=CardsSection)
+    web: WebSection = field(default_factory=WebSection)
     privacy: PrivacySection = field(default_factory=PrivacySection)
     limits: LimitsSection = field(default_factory=LimitsSection)
     leaderboard: list[LeaderboardEntry] = field(default_factory=list)
@@ -323,10 +344,28 @@ def _check_semantics(config: Config, file: str) -> None:
                           f"{config.privacy.events_retention_days} is shorter than "
                           f"scoring.window_days ({config.scoring.model.window_days:g}): "
                           "events would be deleted while they still count")
+    if config.web.enabled:
+        _check_web(config.web, file)
     for i, name in enumerate(config.limits.platforms):
         if name not in ADAPTERS:
             raise ConfigError(file, f"limits.platforms[{i}]", f"unknown platform '{name}' "
                               f"(choose from {', '.join(ADAPTERS)})")
+
+
+def _check_web(web: WebSection, file: str) -> None:
+    """Only checked when the web board is enabled: a disabled one may stay half-filled."""
+    from urllib.parse import urlsplit
+
+    if not web.host.strip():
+        raise ConfigError(file, "web.host", "an address to listen on is required, e.g. "
+                          "'127.0.0.1' (this machine only) or '0.0.0.0' (every interface)")
+    if web.base_url:
+        parts = urlsplit(web.base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(file, "web.base_url", f"'{web.base_url}' is not an http(s) "
+                              "address, e.g. 'https://klout.example.org'")
+        if parts.query or parts.fragment:
+            raise ConfigError(file, "web.base_url", "must not have a query or a fragment")
 
 
 def _check_leaderboard(entry: LeaderboardEntry, file: str, key: str) -> None:

@@ -9,6 +9,7 @@ types (a Discord channel picker, a role) into ids.
     tier-role TIER ROLE                              tier-role TIER none
     cards on|off                                     (score cards as images)
     vouch USER        unvouch USER                   (trust seeds; `show` lists them)
+    web on|off                                       (the public web leaderboard)
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from commands.types import Reply, Request
 ExclusionKind = Literal["channel", "role", "user"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SUBCOMMANDS = ("show", "schedule", "unschedule", "exclude", "include", "tier-role", "cards",
-               "vouch", "unvouch")
+               "vouch", "unvouch", "web")
 _ID = re.compile(r"^[\w.\-]{1,64}$")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 MAX_TOP = 50
@@ -54,6 +55,9 @@ class SettingsView:
     cards: bool = True  # score cards as images (where the platform shows them)
     # Members an admin vouched for (trust seeds of the scores), oldest vouch first.
     vouched_users: tuple[str, ...] = ()
+    web: bool = False  # the public web leaderboard
+    web_url: str = ""  # its address, when on
+    web_served: bool = False  # whether this bot runs a web server at all ([web] enabled)
 
 
 class CommunitySettings(Protocol):
@@ -76,6 +80,8 @@ class CommunitySettings(Protocol):
 
     async def set_vouched(self, platform: str, community: str, external_id: str,
                           vouched: bool, now: datetime) -> bool: ...
+    async def set_web(self, platform: str, community: str, enabled: bool,
+                      now: datetime) -> None: ...
 
 
 class AdminPorts(Ports, Protocol):
@@ -114,18 +120,11 @@ async def kloutadmin(request: Request, ports: Ports) -> Reply:
         tier, role_id = _parse_tier_role(args, settings.tiers)
         await settings.set_tier_role(*where, tier, role_id)
         change = {"action": "tier_role", "tier": tier, "role": role_id}
-    elif sub == "cards":
+    elif sub in ("cards", "web"):
         if len(args) != 1 or args[0].lower() not in ("on", "off"):
             raise UserError("admin_usage", subcommands=list(SUBCOMMANDS))
         enabled = args[0].lower() == "on"
-        await settings.set_cards(*where, enabled, request.now)
-        change = {"action": "cards", "enabled": enabled}
-    elif sub in ("vouch", "unvouch"):
-        if len(args) != 1:
-            raise UserError("admin_usage", subcommands=list(SUBCOMMANDS))
-        _check_id(args[0])
-        changed = await settings.set_vouched(*where, args[0], sub == "vouch", request.now)
-        change = {"action": sub, "id": args[0], "changed": changed}
+               "vouch", "unvouch", "web")
     else:
         raise UserError("admin_usage", subcommands=list(SUBCOMMANDS))
     view = await settings.view(*where)

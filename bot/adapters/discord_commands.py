@@ -201,6 +201,12 @@ class KloutCommands(commands.Cog):
                           state: Literal["on", "off"]) -> None:
         await self.answer(interaction, "kloutadmin", ("cards", state))
 
+    @admin.command(name="web", description="This server's leaderboard on a public web page")
+    @app_commands.describe(state="on: a public page lists the board; off: no page")
+    async def admin_web(self, interaction: discord.Interaction[Any],
+                        state: Literal["on", "off"]) -> None:
+        await self.answer(interaction, "kloutadmin", ("web", state))
+
     @admin.command(name="wipe", description="Delete all data stored about this server")
     @app_commands.describe(confirm="The code from the first /kloutadmin wipe, to confirm")
     async def admin_wipe(self, interaction: discord.Interaction[Any],

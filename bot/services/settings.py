@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bot.storage import Storage
 from bot.storage.guild_settings import Schedule
+from bot.storage.web import new_slug
 from commands.admin import ExclusionKind, ScheduleSpec, SettingsView
 from commands.errors import UserError
 from scoring.config import ScoringConfig
@@ -14,9 +15,11 @@ from scoring.config import ScoringConfig
 
 class SettingsService:
     def __init__(self, store: Storage, config: ScoringConfig, *,
-                 cards_by_default: bool = True) -> None:
+                 cards_by_default: bool = True, web_base_url: str | None = None) -> None:
         self.store = store
         self.cards_by_default = cards_by_default
+        # Where the web leaderboard is reached; None: this bot serves none ([web] off).
+        self.web_base_url = web_base_url
         # Lowest first, whatever order the config lists them in.
         self._tiers = tuple(t.name for t in sorted(config.tiers, key=lambda t: t.min_score))
         # Told the community id after each change (e.g. the score-card cache).
@@ -45,8 +48,22 @@ class SettingsService:
         return SettingsView(schedule, tuple(sorted(current.excluded_channels)),
                             tuple(sorted(current.excluded_roles)),
                             tuple(sorted(current.excluded_users)), tuple(roles),
-                            cards=self.cards_on(current.cards),
+                            cards=self.cards_on(current.cards), web=current.web,
+                            web_url=self.web_url(current.web_slug) if current.web else "",
+                            web_served=self.web_base_url is not None,
                             vouched_users=tuple(await self.store.vouches.vouched(community_id)))
+
+    def web_url(self, slug: str | None) -> str:
+        if slug is None or self.web_base_url is None:
+            return ""
+        return f"{self.web_base_url.rstrip('/')}/c/{slug}/"
+
+    async def set_web(self, platform: str, community: str, enabled: bool,
+                      now: datetime) -> None:
+        community_id = await self._community_id(platform, community)
+        await self.store.guild_settings.set_web(community_id, enabled, new_slug(),
+                                                int(now.timestamp()))
+        self._changed(community_id)
 
     def cards_on(self, stored: bool | None) -> bool:
         """Whether a community with this stored choice gets score-card images."""

@@ -18,6 +18,7 @@ from bot.storage.read_runner import ReadRunner
 from bot.storage.role_grants import RoleGrantRepository
 from bot.storage.scores import ScoreRepository
 from bot.storage.vouches import VouchRepository
+from bot.storage.web import WebRepository
 
 __all__ = [
     "Account", "BoardEntry", "Community", "Database", "EventRow", "EventWriter", "ScoreRow",
@@ -40,6 +41,7 @@ class Storage:
         self.backfill = BackfillRepository(self.db)
         self.role_grants = RoleGrantRepository(self.db)
         self.vouches = VouchRepository(self.db)
+        self.web = WebRepository(self.db)
         # Reads that must not queue behind the aiosqlite thread (/klout cards).
         self.reads = ReadRunner(self.db)
         self.card_state = CardStateRepository(self.db, self.reads)

@@ -42,6 +42,10 @@ class GuildSettings:
     tier_roles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Score-card images on or off; None: never set, the operator's default applies.
     cards: bool | None = None
+    # The public web leaderboard (bot/web/): off unless turned on; the slug is the
+    # community's random part of the address, kept once made.
+    web: bool = False
+    web_slug: str | None = None
 
     def excluded(self, kind: ExclusionKind) -> frozenset[str]:
         return {"channel": self.excluded_channels, "role": self.excluded_roles,
@@ -69,10 +73,11 @@ class GuildSettingsRepository:
         found: dict[int, GuildSettings] = {}
         for row in await self.db.fetchall(
                 "SELECT community_id, leaderboard_channel, leaderboard_weekday, "
-                "leaderboard_time, leaderboard_timezone, leaderboard_top, cards_enabled "
-                "FROM guild_settings"):
+                "leaderboard_time, leaderboard_timezone, leaderboard_top, cards_enabled, "
+                "web_enabled, web_slug FROM guild_settings"):
             cards = None if row[6] is None else bool(row[6])
-            found[int(row[0])] = GuildSettings(int(row[0]), _schedule(row), cards=cards)
+            found[int(row[0])] = GuildSettings(int(row[0]), _schedule(row), cards=cards,
+                                               web=bool(row[7]), web_slug=row[8])
         for row in await self.db.fetchall(
                 "SELECT community_id, kind, external_id FROM guild_exclusions"):
             cid, kind = int(row[0]), str(row[1])
@@ -131,6 +136,26 @@ class GuildSettingsRepository:
                 (community_id, int(enabled), updated_at))
         current = await self.get(community_id)
         self._by_id[community_id] = replace(current, cards=enabled)
+
+    async def set_web(self, community_id: int, enabled: bool, slug: str,
+                      updated_at: int) -> str:
+        """Turn the web leaderboard on or off; returns the community's slug, which is
+        `slug` only the first time (an existing one is kept, so links stay valid)."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO guild_settings (community_id, web_enabled, web_slug, updated_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (community_id) DO UPDATE "
+                "SET web_enabled = excluded.web_enabled, "
+                "web_slug = coalesce(guild_settings.web_slug, excluded.web_slug), "
+                "updated_at = excluded.updated_at",
+                (community_id, int(enabled), slug, updated_at))
+            row = await (await conn.execute(
+                "SELECT web_slug FROM guild_settings WHERE community_id = ?",
+                (community_id,))).fetchone()
+        kept = str(row[0]) if row is not None else slug
+        current = await self.get(community_id)
+        self._by_id[community_id] = replace(current, web=enabled, web_slug=kept)
+        return kept
 
     async def set_excluded(self, community_id: int, kind: ExclusionKind, external_id: str,
                            excluded: bool) -> bool:

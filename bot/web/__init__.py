@@ -1,0 +1,1 @@
+"""The public web leaderboard the bot serves itself (docs/web.md)."""
