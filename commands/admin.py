@@ -124,7 +124,15 @@ async def kloutadmin(request: Request, ports: Ports) -> Reply:
         if len(args) != 1 or args[0].lower() not in ("on", "off"):
             raise UserError("admin_usage", subcommands=list(SUBCOMMANDS))
         enabled = args[0].lower() == "on"
-               "vouch", "unvouch", "web")
+        setter = settings.set_cards if sub == "cards" else settings.set_web
+        await setter(*where, enabled, request.now)
+        change = {"action": sub, "enabled": enabled}
+    elif sub in ("vouch", "unvouch"):
+        if len(args) != 1:
+            raise UserError("admin_usage", subcommands=list(SUBCOMMANDS))
+        _check_id(args[0])
+        changed = await settings.set_vouched(*where, args[0], sub == "vouch", request.now)
+        change = {"action": sub, "id": args[0], "changed": changed}
     else:
         raise UserError("admin_usage", subcommands=list(SUBCOMMANDS))
     view = await settings.view(*where)
