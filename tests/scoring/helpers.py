@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from scoring import Interaction, Kind, Profile, ScoringConfig, UserScore, score_events
+from scoring.jsonl import format_results, parse_lines
 from scoring.records import InteractionArrays
 
 NOW = 1_793_491_200.0  # 2026-11-01T00:00:00Z
@@ -103,3 +104,13 @@ def clique(members: np.ndarray, reps: int, kind: Kind, ts: float) -> Interaction
         ts=np.full(actor.size, ts),
         n_users=int(members.max()) + 1,
     )
+
+
+def jsonl_reference(lines: list[str], community: str | None = None):
+    """What `klout-bot score` must print for these lines, by the strict line-by-line
+    reader: the fast readers are held to it."""
+    parsed = parse_lines(lines)
+    problems = [f"line {n}: {msg}" for n, msg in parsed.problems]
+    scores = score_events(parsed.events, parsed.profiles, NOW, ScoringConfig(),
+                          community=community)
+    return list(format_results(scores)), problems

@@ -8,21 +8,13 @@ import json
 
 import pytest
 
-from scoring import ScoringConfig, score_events
-from scoring.jsonl import format_results, parse_lines, read_table, run_score_cli
+from scoring.jsonl import read_table, run_score_cli
 from scoring.jsonl_bytes import layout_of
 
 from .helpers import NOW
+from .helpers import jsonl_reference as _reference
 
 T = int(NOW) - 3600
-
-
-def _reference(lines: list[str], community: str | None = None):
-    parsed = parse_lines(lines)
-    problems = [f"line {n}: {msg}" for n, msg in parsed.problems]
-    scores = score_events(parsed.events, parsed.profiles, NOW, ScoringConfig(),
-                          community=community)
-    return list(format_results(scores)), problems
 
 
 def _events(n: int, **extra) -> list[dict]:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from scoring import ScoringConfig, score_events
+from scoring import ScoringConfig
 from scoring.jsonl import (
     _rows_text,
     format_results,
@@ -20,6 +20,7 @@ from scoring.jsonl import (
 from scoring.records import UserScore
 
 from .helpers import NOW
+from .helpers import jsonl_reference as _reference
 
 GOOD_FIELDS = [
     {},
@@ -80,14 +81,6 @@ def _line(rng: random.Random) -> str:
     if roll > 0.97:
         event.update(rng.choice(BAD_FIELDS))
     return json.dumps(event, ensure_ascii=rng.random() < 0.5)
-
-
-def _reference(lines: list[str], community: str | None = None):
-    parsed = parse_lines(lines)
-    problems = [f"line {n}: {msg}" for n, msg in parsed.problems]
-    scores = score_events(parsed.events, parsed.profiles, NOW, ScoringConfig(),
-                          community=community)
-    return list(format_results(scores)), problems
 
 
 @pytest.mark.parametrize("seed", [1, 2])
